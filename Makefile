@@ -1,0 +1,39 @@
+# pyrunner: the two commands a newcomer needs are `make serve` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+PORT ?= 8000
+APT_PACKAGES = $(shell grep -hv '^\s*\#' deps/build-packages.txt deps/runtime-packages.txt)
+
+.PHONY: deps build test unit security packaging serve bench format format-check clean
+
+deps:  ## install every dependency from Debian's packages
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+build: deps  ## build/pyrunner and build/pyrunner_tests
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Everything CI runs. The test binary runs inside a throwaway PID namespace, so a sandbox
+# escape cannot signal anything on the host.
+test: build format-check
+	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
+	/usr/bin/python3 tests/packaging_test.py
+
+serve: build  ## serve on 127.0.0.1:$(PORT)
+	$(BUILD_DIR)/pyrunner serve --port $(PORT)
+
+bench: build  ## latency/throughput against a real server, pool on and off
+	/usr/bin/python3 bench/bench.py --binary $(BUILD_DIR)/pyrunner
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR)

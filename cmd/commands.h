@@ -1,0 +1,45 @@
+#pragma once
+// Each subcommand is a struct that owns its options, registers itself, and runs. No logic
+// here beyond parsing flags: everything else is a call into core/.
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+namespace pyrunner::cmd {
+
+struct RunCommand {
+  std::string config_path;
+  std::string script;
+  std::string stdin_path;
+  std::optional<int> timeout;
+  std::optional<int> memory_limit;
+  CLI::App* app = nullptr;
+
+  void add_to(CLI::App& parent);
+  int execute() const;
+};
+
+struct ServeCommand {
+  std::string config_path;
+  std::optional<std::string> host;
+  std::optional<int> port;
+  std::optional<bool> pool;
+  CLI::App* app = nullptr;
+
+  void add_to(CLI::App& parent);
+  int execute() const;
+};
+
+/// Internal: the warm zygote, started by `serve` from a clean exec. Not for people.
+struct ZygoteCommand {
+  std::string config_path;
+  int channel_fd = 3;
+  bool cold = false;
+  CLI::App* app = nullptr;
+
+  void add_to(CLI::App& parent);
+  int execute() const;
+};
+
+}  // namespace pyrunner::cmd

@@ -1,0 +1,81 @@
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cmd/commands.h"
+#include "core/executor/executor.h"
+#include "core/model/outcome.h"
+#include "core/sandbox/host.h"
+#include "core/validator/validator.h"
+
+namespace pyrunner::cmd {
+namespace {
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "pyrunner: %s\n", message.c_str());
+  return code;
+}
+
+bool read_all(const std::string& path, std::string* out) {
+  if (path == "-") {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    *out = ss.str();
+    return !std::cin.bad();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+}  // namespace
+
+void RunCommand::add_to(CLI::App& parent) {
+  app = parent.add_subcommand("run", "Run a script once in the sandbox and print one JSON result");
+  app->add_option("script", script, "Python file to run, or - for code on stdin")->required();
+  app->add_option("--timeout", timeout, "Wall-clock limit in seconds (default from the config)");
+  app->add_option("--memory-limit", memory_limit, "Memory limit in MB (default from the config)");
+  app->add_option("--stdin", stdin_path, "File whose contents the program reads on stdin");
+  app->add_option("--config", config_path,
+                  "YAML config (default: $PYRUNNER_CONFIG, else built-in)");
+}
+
+int RunCommand::execute() const {
+  auto config = load_config(config_path);
+  if (!config.ok()) return fail(exit_code::kConfig, config.status().message());
+
+  RequestValidator validator(config->limits);
+  RunRequest request = validator.with_defaults("");
+  if (!read_all(script, &request.code))
+    return fail(exit_code::kNoInput, "cannot read script '" + script + "'");
+  if (!stdin_path.empty() && !read_all(stdin_path, &request.stdin_data))
+    return fail(exit_code::kNoInput, "cannot read --stdin file '" + stdin_path + "'");
+  if (timeout) request.timeout_s = *timeout;
+  if (memory_limit) request.memory_mb = *memory_limit;
+  if (auto error = validator.check(request)) {
+    return fail(exit_code::kInvalidInput, error->detail);
+  }
+
+  auto host = sandbox::prepare_host(*config);
+  if (!host.ok()) return fail(exit_code::kUnavailable, host.status().message());
+  if (host->degraded)
+    std::fprintf(stderr, "pyrunner: warning: running without cgroups: %s\n",
+                 host->cgroup_text.c_str());
+  ::signal(SIGPIPE, SIG_IGN);  // a program that closes its stdin must not kill us
+
+  DirectSpawner spawner(ChildSpec{&host->plan, &config.value(), nullptr});
+  auto child = prepare_child(spawner, host->cgroups.get());
+  if (!child.ok()) return fail(exit_code::kUnavailable, child.status().message());
+  auto result = Executor(*config).run(std::move(child.value()), request);
+  if (!result.ok()) return fail(exit_code::kInternal, result.status().message());
+  std::cout << result_to_json(*result) << std::endl;
+  return outcome_exit_code(result->outcome);
+}
+
+}  // namespace pyrunner::cmd

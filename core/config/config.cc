@@ -1,0 +1,222 @@
+#include "core/config/config.h"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "core/util/fd.h"
+
+namespace pyrunner {
+namespace {
+
+// One entry per key: how to read it into the Config. The table is the list of known keys,
+// so an unknown key is anything not in it.
+using Reader = std::function<void(const YAML::Node&, Config&)>;
+
+template <typename T>
+Reader field(T Config::*section, auto member) {
+  return [section, member](const YAML::Node& node, Config& config) {
+    (config.*section).*member =
+        node.as<std::remove_reference_t<decltype((config.*section).*member)>>();
+  };
+}
+
+const std::map<std::string, std::map<std::string, Reader>>& key_table() {
+  static const auto* table = new std::map<std::string, std::map<std::string, Reader>>{
+      {"limits",
+       {{"default_timeout", field(&Config::limits, &LimitsConfig::default_timeout)},
+        {"max_timeout", field(&Config::limits, &LimitsConfig::max_timeout)},
+        {"default_memory_mb", field(&Config::limits, &LimitsConfig::default_memory_mb)},
+        {"min_memory_mb", field(&Config::limits, &LimitsConfig::min_memory_mb)},
+        {"max_memory_mb", field(&Config::limits, &LimitsConfig::max_memory_mb)},
+        {"max_output_bytes", field(&Config::limits, &LimitsConfig::max_output_bytes)},
+        {"max_code_bytes", field(&Config::limits, &LimitsConfig::max_code_bytes)},
+        {"max_stdin_bytes", field(&Config::limits, &LimitsConfig::max_stdin_bytes)}}},
+      {"python",
+       {{"interpreter", field(&Config::python, &PythonConfig::interpreter)},
+        {"module_paths", field(&Config::python, &PythonConfig::module_paths)},
+        {"preload", field(&Config::python, &PythonConfig::preload)}}},
+      {"sandbox",
+       {{"tmp_size_mb", field(&Config::sandbox, &SandboxConfig::tmp_size_mb)},
+        {"pids_max", field(&Config::sandbox, &SandboxConfig::pids_max)},
+        {"cpu_cores", field(&Config::sandbox, &SandboxConfig::cpu_cores)},
+        {"max_open_files", field(&Config::sandbox, &SandboxConfig::max_open_files)},
+        {"max_file_size_mb", field(&Config::sandbox, &SandboxConfig::max_file_size_mb)},
+        {"uid", field(&Config::sandbox, &SandboxConfig::uid)},
+        {"gid", field(&Config::sandbox, &SandboxConfig::gid)},
+        {"cgroup_root", field(&Config::sandbox, &SandboxConfig::cgroup_root)},
+        {"allow_degraded", field(&Config::sandbox, &SandboxConfig::allow_degraded)},
+        {"root_dir", field(&Config::sandbox, &SandboxConfig::root_dir)},
+        {"readonly_paths", field(&Config::sandbox, &SandboxConfig::readonly_paths)}}},
+      {"policy",
+       {{"enabled", field(&Config::policy, &PolicyConfig::enabled)},
+        {"allowed_modules", field(&Config::policy, &PolicyConfig::allowed_modules)},
+        {"denied_builtins", field(&Config::policy, &PolicyConfig::denied_builtins)}}},
+      {"server",
+       {{"host", field(&Config::server, &ServerConfig::host)},
+        {"port", field(&Config::server, &ServerConfig::port)},
+        {"max_concurrent_runs", field(&Config::server, &ServerConfig::max_concurrent_runs)},
+        {"max_queue", field(&Config::server, &ServerConfig::max_queue)},
+        {"queue_timeout", field(&Config::server, &ServerConfig::queue_timeout)},
+        {"max_body_bytes", field(&Config::server, &ServerConfig::max_body_bytes)},
+        {"cors_origins", field(&Config::server, &ServerConfig::cors_origins)},
+        {"shutdown_grace", field(&Config::server, &ServerConfig::shutdown_grace)},
+        {"threads", field(&Config::server, &ServerConfig::threads)}}},
+      {"pool",
+       {{"enabled", field(&Config::pool, &PoolConfig::enabled)},
+        {"size", field(&Config::pool, &PoolConfig::size)}}},
+  };
+  return *table;
+}
+
+// Range rules: one row per bounded integer key.
+struct Range {
+  const char* path;
+  std::function<long(const Config&)> get;
+  long min, max;
+};
+
+const std::vector<Range>& range_table() {
+  static const auto* table = new std::vector<Range>{
+      {"limits.default_timeout", [](const Config& c) { return c.limits.default_timeout; }, 1, 3600},
+      {"limits.max_timeout", [](const Config& c) { return c.limits.max_timeout; }, 1, 3600},
+      {"limits.default_memory_mb", [](const Config& c) { return c.limits.default_memory_mb; }, 16,
+       1 << 20},
+      {"limits.min_memory_mb", [](const Config& c) { return c.limits.min_memory_mb; }, 16, 1 << 20},
+      {"limits.max_memory_mb", [](const Config& c) { return c.limits.max_memory_mb; }, 16, 1 << 20},
+      {"limits.max_output_bytes", [](const Config& c) { return c.limits.max_output_bytes; }, 1,
+       1L << 30},
+      {"limits.max_code_bytes", [](const Config& c) { return c.limits.max_code_bytes; }, 1,
+       64L << 20},
+      {"limits.max_stdin_bytes", [](const Config& c) { return c.limits.max_stdin_bytes; }, 0,
+       1L << 30},
+      {"sandbox.tmp_size_mb", [](const Config& c) { return c.sandbox.tmp_size_mb; }, 1, 1 << 16},
+      {"sandbox.pids_max", [](const Config& c) { return c.sandbox.pids_max; }, 1, 1 << 16},
+      {"sandbox.max_open_files", [](const Config& c) { return c.sandbox.max_open_files; }, 16,
+       1 << 20},
+      {"sandbox.max_file_size_mb", [](const Config& c) { return c.sandbox.max_file_size_mb; }, 1,
+       1 << 20},
+      {"sandbox.uid", [](const Config& c) { return c.sandbox.uid; }, 1, 4294967294L},
+      {"sandbox.gid", [](const Config& c) { return c.sandbox.gid; }, 1, 4294967294L},
+      {"server.port", [](const Config& c) { return c.server.port; }, 0, 65535},
+      {"server.max_concurrent_runs", [](const Config& c) { return c.server.max_concurrent_runs; },
+       0, 1024},
+      {"server.max_queue", [](const Config& c) { return c.server.max_queue; }, 0, 100000},
+      {"server.queue_timeout", [](const Config& c) { return c.server.queue_timeout; }, 0, 3600},
+      {"server.max_body_bytes", [](const Config& c) { return c.server.max_body_bytes; }, 1024,
+       1L << 30},
+      {"server.shutdown_grace", [](const Config& c) { return c.server.shutdown_grace; }, 0, 3600},
+      {"server.threads", [](const Config& c) { return c.server.threads; }, 4, 4096},
+      {"pool.size", [](const Config& c) { return c.pool.size; }, 0, 256},
+  };
+  return *table;
+}
+
+std::string node_text(const YAML::Node& node) {
+  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  return "null";
+}
+
+}  // namespace
+
+int Config::concurrent_runs() const {
+  if (server.max_concurrent_runs > 0) return server.max_concurrent_runs;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores > 0 ? static_cast<int>(cores) : 1;
+}
+
+Status validate_config(const Config& c) {
+  for (const auto& r : range_table()) {
+    long v = r.get(c);
+    if (v < r.min || v > r.max) {
+      return Status::Error(std::string(r.path) + ": must be between " + std::to_string(r.min) +
+                           " and " + std::to_string(r.max) + " (got " + std::to_string(v) + ")");
+    }
+  }
+  const auto& l = c.limits;
+  if (l.default_timeout > l.max_timeout)
+    return Status::Error("limits.default_timeout: must not exceed limits.max_timeout");
+  if (l.min_memory_mb > l.max_memory_mb)
+    return Status::Error("limits.min_memory_mb: must not exceed limits.max_memory_mb");
+  if (l.default_memory_mb < l.min_memory_mb || l.default_memory_mb > l.max_memory_mb)
+    return Status::Error(
+        "limits.default_memory_mb: must be between limits.min_memory_mb and limits.max_memory_mb");
+  if (c.python.interpreter.empty() || c.python.interpreter[0] != '/')
+    return Status::Error("python.interpreter: must be an absolute path (got '" +
+                         c.python.interpreter + "')");
+  if (!(c.sandbox.cpu_cores > 0 && c.sandbox.cpu_cores <= 1024))
+    return Status::Error("sandbox.cpu_cores: must be above 0 and at most 1024");
+  if (c.sandbox.root_dir.empty() || c.sandbox.root_dir[0] != '/')
+    return Status::Error("sandbox.root_dir: must be an absolute path");
+  if (c.sandbox.cgroup_root != "auto" && c.sandbox.cgroup_root.rfind("/sys/fs/cgroup", 0) != 0)
+    return Status::Error("sandbox.cgroup_root: must be 'auto' or a path under /sys/fs/cgroup");
+  for (const auto& p : c.sandbox.readonly_paths) {
+    if (p.empty() || p[0] != '/' || p.find("..") != std::string::npos)
+      return Status::Error("sandbox.readonly_paths: '" + p +
+                           "' must be an absolute path without '..'");
+  }
+  for (const auto& p : c.python.module_paths) {
+    if (p.empty() || p[0] != '/')
+      return Status::Error("python.module_paths: '" + p + "' must be an absolute path");
+  }
+  if (c.server.host.empty()) return Status::Error("server.host: must not be empty");
+  return Status::Ok();
+}
+
+Result<Config> parse_config(const std::string& yaml_text, const std::string& source) {
+  Config config;
+  config.source = source;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return Status::Error("invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) return config;  // an empty file keeps every default
+  if (!root.IsMap()) return Status::Error("top level: must be a mapping of sections");
+  for (const auto& section : root) {
+    const auto name = section.first.as<std::string>();
+    auto it = key_table().find(name);
+    if (it == key_table().end()) return Status::Error(name + ": unknown section");
+    if (section.second.IsNull()) continue;
+    if (!section.second.IsMap()) return Status::Error(name + ": must be a mapping");
+    for (const auto& entry : section.second) {
+      const auto key = entry.first.as<std::string>();
+      const std::string path = name + "." + key;
+      auto reader = it->second.find(key);
+      if (reader == it->second.end()) return Status::Error(path + ": unknown key");
+      try {
+        reader->second(entry.second, config);
+      } catch (const YAML::Exception&) {
+        return Status::Error(path + ": invalid value " + node_text(entry.second) + " (line " +
+                             std::to_string(entry.second.Mark().line + 1) + ")");
+      }
+    }
+  }
+  Status status = validate_config(config);
+  if (!status.ok()) return status;
+  return config;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::string chosen = path;
+  if (chosen.empty()) {
+    const char* env = std::getenv("PYRUNNER_CONFIG");
+    if (env && *env) chosen = env;
+  }
+  if (chosen.empty()) return Config{};
+  if (::access(chosen.c_str(), R_OK) != 0) {
+    return Status::Sys("config: cannot read '" + chosen + "'", errno);
+  }
+  auto result = parse_config(read_small_file(chosen), chosen);
+  if (!result.ok()) return Status::Error("config " + chosen + ": " + result.status().message());
+  return result;
+}
+
+}  // namespace pyrunner

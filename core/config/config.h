@@ -1,0 +1,99 @@
+#pragma once
+/// The one configuration of pyrunner. In-class defaults equal config/pyrunner.yaml; loaded
+/// from YAML, validated once (unknown keys rejected with their path), then passed as
+/// `const Config&`.
+
+#include <string>
+#include <vector>
+
+#include "core/util/status.h"
+
+namespace pyrunner {
+
+struct LimitsConfig {
+  int default_timeout = 30;
+  int max_timeout = 300;
+  int default_memory_mb = 512;
+  int min_memory_mb = 64;
+  int max_memory_mb = 2048;
+  long max_output_bytes = 1 << 20;
+  long max_code_bytes = 1 << 20;
+  long max_stdin_bytes = 8 << 20;
+};
+
+struct PythonConfig {
+  std::string interpreter = "/usr/bin/python3";
+  std::vector<std::string> module_paths;
+  std::vector<std::string> preload = {"numpy",      "pandas",           "sympy", "scipy", "sklearn",
+                                      "matplotlib", "matplotlib.pyplot"};
+};
+
+struct SandboxConfig {
+  int tmp_size_mb = 64;
+  int pids_max = 64;
+  double cpu_cores = 1.0;
+  int max_open_files = 256;
+  int max_file_size_mb = 64;
+  int uid = 65534;
+  int gid = 65534;
+  std::string cgroup_root = "auto";
+  bool allow_degraded = false;
+  std::string root_dir = "/run/pyrunner/root";
+  std::vector<std::string> readonly_paths = {
+      "/usr",       "/etc/ld.so.cache",  "/etc/localtime",  "/etc/matplotlibrc",
+      "/etc/fonts", "/etc/alternatives", "/etc/python3.11", "/etc/mime.types"};
+};
+
+struct PolicyConfig {
+  bool enabled = true;
+  std::vector<std::string> allowed_modules = {
+      "numpy",  "pandas",   "sympy",       "mpmath",    "scipy",     "sklearn",  "matplotlib",
+      "math",   "cmath",    "decimal",     "fractions", "numbers",   "random",   "statistics",
+      "time",   "datetime", "calendar",    "io",        "json",      "csv",      "re",
+      "string", "textwrap", "unicodedata", "itertools", "functools", "operator", "collections",
+      "heapq",  "bisect",   "array",       "copy",      "pprint",    "enum",     "dataclasses",
+      "typing", "abc",      "contextlib",  "warnings",  "sys",       "base64",   "hashlib",
+      "struct"};
+  std::vector<std::string> denied_builtins = {"__import__", "eval",    "exec",   "compile",
+                                              "breakpoint", "globals", "locals", "vars"};
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  int max_concurrent_runs = 0;  // 0: one per CPU core
+  int max_queue = 16;
+  int queue_timeout = 10;
+  long max_body_bytes = 10 << 20;
+  std::vector<std::string> cors_origins = {"*"};
+  int shutdown_grace = 10;
+  int threads = 64;
+};
+
+struct PoolConfig {
+  bool enabled = true;
+  int size = 4;
+};
+
+struct Config {
+  LimitsConfig limits;
+  PythonConfig python;
+  SandboxConfig sandbox;
+  PolicyConfig policy;
+  ServerConfig server;
+  PoolConfig pool;
+  std::string source = "built-in defaults";  // where it came from, for logs and GET /
+
+  /// max_concurrent_runs with 0 resolved to the number of cores.
+  int concurrent_runs() const;
+};
+
+/// Parses YAML text; every rejection names the key path and the reason:
+/// "limits.max_timeout: must be between 1 and 3600 (got 0)".
+Result<Config> parse_config(const std::string& yaml_text, const std::string& source);
+/// Loads `path`; "" means $PYRUNNER_CONFIG if set, else the built-in defaults.
+Result<Config> load_config(const std::string& path);
+/// Checks cross-field rules and ranges; the same checks parse_config applies.
+Status validate_config(const Config& config);
+
+}  // namespace pyrunner

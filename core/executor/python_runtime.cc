@@ -1,0 +1,271 @@
+#include "core/executor/python_runtime.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <unistd.h>
+
+#include "core/sandbox/plan.h"
+#include "core/validator/policy.h"
+
+namespace pyrunner {
+namespace {
+
+// Exit code of a child whose runner itself failed (not the user's program).
+constexpr int kRunnerBroken = 120;
+
+// The runner: everything that happens around the user's code, in Python because it is about
+// Python objects (streams, exceptions, RNGs). check_policy comes from policy.cc.
+constexpr const char* kRunnerSource = R"PY(
+import builtins, io, os, sys, time
+
+# Only what every run needs is imported here: a cold run pays for each import. traceback and
+# linecache are imported when there is an exception to print.
+FILENAME = "main.py"
+
+class _Rejected(Exception):
+    pass
+
+def _streams():
+    def writer(fd, **kw):
+        raw = io.FileIO(fd, "wb", closefd=False)
+        return io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8", errors="backslashreplace", **kw)
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(
+        io.BufferedReader(io.FileIO(0, "rb", closefd=False)), encoding="utf-8", errors="replace")
+    # Line-buffered stdout and unbuffered stderr: output printed before a timeout or a kill
+    # must reach the parent.
+    sys.stdout = sys.__stdout__ = writer(1, line_buffering=True)
+    sys.stderr = sys.__stderr__ = writer(2, write_through=True)
+
+def _environ(env):
+    for key in list(os.environ):
+        del os.environ[key]
+    for entry in env:
+        key, _, value = entry.partition("=")
+        os.environ[key] = value
+
+def _reseed():
+    # A forked child inherits the zygote's RNG state: two runs must never draw the same
+    # numbers. Modules imported later seed themselves from os.urandom.
+    random = sys.modules.get("random")
+    if random is not None:
+        random.seed()
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(int.from_bytes(os.urandom(4), "little"))
+
+def _last_line(exc):
+    import traceback
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+
+def _print_exception(exc, source):
+    import linecache, traceback
+    if source is not None:
+        linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
+    tb = exc.__traceback__
+    if tb is not None:
+        tb = tb.tb_next  # the runner's own frame
+    try:
+        traceback.print_exception(type(exc), exc, tb)
+    except BaseException:
+        sys.stderr.write(_last_line(exc) + "\n")
+
+def _json_string(text):
+    if text is None:
+        return "null"
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch < " ":
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+def main(code, policy_enabled, allowed, denied, env, module_paths, record_fd):
+    _environ(env)
+    _streams()
+    sys.path.extend(module_paths)
+    sys.argv = [FILENAME]
+    exit_code, error, memory_error = 0, None, False
+    source = None
+    elapsed = 0.0
+    try:
+        try:
+            source = code.decode("utf-8")
+            tree = compile(source, FILENAME, "exec", 0x400, dont_inherit=True)  # PyCF_ONLY_AST
+        except (SyntaxError, ValueError) as exc:
+            import traceback
+            sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
+            exit_code, error = 1, _last_line(exc)
+            raise _Rejected()
+        if policy_enabled:
+            violation = check_policy(tree, allowed, denied)
+            if violation:
+                sys.stderr.write("PolicyError: " + violation + "\n")
+                exit_code, error = 1, violation
+                raise _Rejected()
+        compiled = compile(tree, FILENAME, "exec", dont_inherit=True)
+        module = type(sys)("__main__")
+        module.__file__ = FILENAME
+        module.__builtins__ = builtins
+        sys.modules["__main__"] = module
+        _reseed()
+        start = time.perf_counter()
+        try:
+            exec(compiled, module.__dict__)
+        finally:
+            elapsed = time.perf_counter() - start
+    except _Rejected:
+        pass
+    except SystemExit as exc:
+        if exc.code is None:
+            exit_code = 0
+        elif isinstance(exc.code, int):
+            exit_code = exc.code & 0xFF
+        else:
+            sys.stderr.write(str(exc.code) + "\n")
+            exit_code = 1
+    except MemoryError as exc:
+        exit_code, memory_error = 1, True
+        try:
+            error = _last_line(exc)
+            _print_exception(exc, source)
+        except BaseException:
+            error = "MemoryError"
+    except BaseException as exc:
+        exit_code, error = 1, _last_line(exc)
+        _print_exception(exc, source)
+    try:
+        if "threading" in sys.modules:
+            sys.modules["threading"]._shutdown()  # wait for non-daemon threads, as python3 does
+        import atexit
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    record = '{"exit_code": %d, "error": %s, "memory_error": %s, "time": %.6f}' % (
+        exit_code, _json_string(error), "true" if memory_error else "false", elapsed)
+    try:
+        os.write(record_fd, ("D " + record + "\n").encode("utf-8", "backslashreplace"))
+    except OSError:
+        pass
+    os._exit(exit_code)
+)PY";
+
+std::string python_error_text() {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  std::string text = "unknown Python error";
+  if (value != nullptr) {
+    PyObject* str = PyObject_Str(value);
+    if (str != nullptr) {
+      const char* utf8 = PyUnicode_AsUTF8(str);
+      if (utf8 != nullptr) text = utf8;
+      Py_DECREF(str);
+    }
+  }
+  if (type != nullptr)
+    text = std::string(reinterpret_cast<PyTypeObject*>(type)->tp_name) + ": " + text;
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+  PyErr_Clear();
+  return text;
+}
+
+PyObject* string_list(const std::vector<std::string>& items) {
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(items.size()));
+  for (size_t i = 0; i < items.size(); ++i) {
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), PyUnicode_FromString(items[i].c_str()));
+  }
+  return list;
+}
+
+}  // namespace
+
+Result<PythonRuntime> PythonRuntime::start(const Config& config) {
+  PythonRuntime runtime(config);
+  if (!Py_IsInitialized()) {
+    PyConfig py;
+    PyConfig_InitIsolatedConfig(&py);
+    // Start as the configured interpreter would: getpath derives prefix and site-packages
+    // from it, never from PATH or from where our own binary lives.
+    PyStatus st = PyConfig_SetBytesString(&py, &py.program_name, config.python.interpreter.c_str());
+    if (!PyStatus_Exception(st))
+      st = PyConfig_SetBytesString(&py, &py.executable, config.python.interpreter.c_str());
+    py.write_bytecode = 0;  // the library tree is read-only in the sandbox
+    py.install_signal_handlers =
+        1;  // SIGPIPE ignored, SIGINT -> KeyboardInterrupt, as python3 does
+    if (!PyStatus_Exception(st)) st = Py_InitializeFromConfig(&py);
+    PyConfig_Clear(&py);
+    if (PyStatus_Exception(st)) {
+      return Status::Error(std::string("python: Py_InitializeFromConfig(") +
+                           config.python.interpreter +
+                           "): " + (st.err_msg ? st.err_msg : "failed"));
+    }
+  }
+  PyObject* globals = PyDict_New();
+  PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+  std::string source = std::string(policy_source()) + kRunnerSource;
+  PyObject* done = PyRun_String(source.c_str(), Py_file_input, globals, globals);
+  if (done == nullptr) {
+    Py_DECREF(globals);
+    return Status::Error("python: runner failed to load: " + python_error_text());
+  }
+  Py_DECREF(done);
+  PyObject* main_fn = PyDict_GetItemString(globals, "main");  // borrowed; globals stays alive
+  Py_INCREF(main_fn);
+  runtime.runner_main_ = main_fn;
+  return runtime;
+}
+
+Status PythonRuntime::preload(const std::vector<std::string>& modules) {
+  for (const auto& name : modules) {
+    PyObject* module = PyImport_ImportModule(name.c_str());
+    if (module == nullptr)
+      return Status::Error("python: import " + name + ": " + python_error_text());
+    Py_DECREF(module);
+  }
+  return Status::Ok();
+}
+
+void PythonRuntime::freeze() {
+  PyObject* gc = PyImport_ImportModule("gc");
+  if (gc == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  for (const char* fn : {"collect", "freeze"}) {
+    PyObject* r = PyObject_CallMethod(gc, fn, nullptr);
+    Py_XDECREF(r);
+  }
+  PyErr_Clear();
+  Py_DECREF(gc);
+}
+
+void PythonRuntime::before_fork() { PyOS_BeforeFork(); }
+void PythonRuntime::after_fork_parent() { PyOS_AfterFork_Parent(); }
+void PythonRuntime::after_fork_child() { PyOS_AfterFork_Child(); }
+
+void PythonRuntime::run_and_exit(const char* code, size_t size, int record_fd) const {
+  const auto& c = *config_;
+  PyObject* args = Py_BuildValue(
+      "(y#NNNNNi)", code, static_cast<Py_ssize_t>(size), PyBool_FromLong(c.policy.enabled),
+      string_list(c.policy.allowed_modules), string_list(c.policy.denied_builtins),
+      string_list(sandbox::sandbox_environment()), string_list(c.python.module_paths), record_fd);
+  PyObject* result =
+      args ? PyObject_CallObject(static_cast<PyObject*>(runner_main_), args) : nullptr;
+  // main() ends with os._exit(); getting here means the runner itself broke.
+  std::string text =
+      "runner returned: " + (result ? std::string("a value") : python_error_text()) + "\n";
+  (void)!write(2, text.data(), text.size());
+  _exit(kRunnerBroken);
+}
+
+}  // namespace pyrunner

@@ -1,0 +1,43 @@
+#pragma once
+/// The embedded CPython (libpython3.11): started as the configured interpreter would start
+/// (its prefix, its dist-packages), used by the warm zygote (preloaded, then forked) and by
+/// cold runs (started inside the already confined child).
+
+#include <string>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/util/status.h"
+
+namespace pyrunner {
+
+class PythonRuntime {
+ public:
+  /// Py_InitializeFromConfig in isolated mode (PYTHON* variables ignored, no user site) with
+  /// program_name = python.interpreter, then compiles the runner module.
+  static Result<PythonRuntime> start(const Config& config);
+
+  /// Imports each module once; the first failure is returned ("import scipy:
+  /// ModuleNotFoundError...").
+  Status preload(const std::vector<std::string>& modules);
+  /// Freezes the GC generations so that forked children do not copy the pages the collector
+  /// would otherwise touch (CPython's recommendation for pre-fork servers).
+  void freeze();
+
+  /// Call in a forked child before anything else touches Python.
+  static void after_fork_child();
+  static void before_fork();
+  static void after_fork_parent();
+
+  /// Runs `code` as __main__ in this (already confined) process: policy check, reseeded RNGs,
+  /// fresh std streams on fds 0-2, a one-line record of the outcome on `record_fd`, then
+  /// _exit with the program's exit code. Never returns.
+  [[noreturn]] void run_and_exit(const char* code, size_t size, int record_fd) const;
+
+ private:
+  explicit PythonRuntime(const Config& config) : config_(&config) {}
+  const Config* config_;
+  void* runner_main_ = nullptr;  // PyObject*: the runner's main(); kept opaque to the header
+};
+
+}  // namespace pyrunner

@@ -1,0 +1,257 @@
+#include "core/sandbox/cgroup.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <sstream>
+#include <thread>
+
+#include "core/util/fd.h"
+
+namespace pyrunner::sandbox {
+namespace {
+
+constexpr const char* kFs = "/sys/fs/cgroup";
+constexpr const char* kV1Controllers[] = {"memory", "pids", "cpu"};
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Status make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+    return Status::Sys("mkdir(\"" + path + "\")", errno);
+  return Status::Ok();
+}
+
+Status write_value(const std::string& path, const std::string& value) {
+  if (!write_file(path, value))
+    return Status::Sys("write(\"" + path + "\", \"" + value + "\")", errno);
+  return Status::Ok();
+}
+
+unsigned long long read_number(const std::string& path) {
+  std::string text = read_small_file(path);
+  return text.empty() ? 0 : std::strtoull(text.c_str(), nullptr, 10);
+}
+
+// Value of `key` in a flat-keyed file such as memory.events ("oom_kill 1").
+unsigned long long read_key(const std::string& path, const std::string& key) {
+  std::istringstream in(read_small_file(path));
+  std::string k;
+  unsigned long long v;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return 0;
+}
+
+void kill_procs(const std::string& procs_file) {
+  std::istringstream in(read_small_file(procs_file));
+  pid_t pid;
+  while (in >> pid) ::kill(pid, SIGKILL);
+}
+
+// The cgroup v2 directory this process is in, from /proc/self/cgroup ("0::/path").
+std::string own_v2_cgroup() {
+  std::istringstream in(read_small_file("/proc/self/cgroup"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0)
+      return std::string(kFs) + (line.size() > 3 ? line.substr(3) : "");
+  }
+  return kFs;
+}
+
+bool has_words(const std::string& text, std::initializer_list<const char*> words) {
+  std::istringstream in(text);
+  std::string w;
+  size_t found = 0;
+  while (in >> w) {
+    for (const char* want : words) found += (w == want);
+  }
+  return found == words.size();
+}
+
+// Enables memory, pids and cpu for the children of `dir`. On v2 a cgroup with processes cannot
+// also have controllers for its children, so if pyrunner itself sits in `dir` (a container's
+// cgroup namespace root, a systemd delegated unit) it first moves into `dir/supervisor`.
+Status enable_v2_controllers(const std::string& dir) {
+  const std::string control = dir + "/cgroup.subtree_control";
+  if (write_file(control, "+memory +pids +cpu")) return Status::Ok();
+  if (errno != EBUSY)
+    return Status::Sys("write(\"" + control + "\", \"+memory +pids +cpu\")", errno);
+  const std::string supervisor = dir + "/supervisor";
+  if (auto s = make_dir(supervisor); !s.ok()) return s;
+  std::istringstream in(read_small_file(dir + "/cgroup.procs"));
+  pid_t pid;
+  while (in >> pid) write_file(supervisor + "/cgroup.procs", std::to_string(pid));
+  return write_value(control, "+memory +pids +cpu");
+}
+
+std::atomic<unsigned long> g_run_counter{0};
+
+}  // namespace
+
+std::string RunCgroup::file(const char* controller, const char* name) const {
+  if (version_ == CgroupVersion::kV2) return dirs_[0] + "/" + name;
+  for (size_t i = 0; i < dirs_.size(); ++i) {
+    if (std::string(kV1Controllers[i]) == controller) return dirs_[i] + "/" + name;
+  }
+  return "";
+}
+
+Status RunCgroup::attach(pid_t pid) {
+  for (const auto& dir : dirs_) {
+    if (auto s = write_value(dir + "/cgroup.procs", std::to_string(pid)); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status RunCgroup::set_memory_limit(unsigned long long bytes) {
+  if (version_ == CgroupVersion::kV2) {
+    // No swap: a run that exceeds its memory is stopped, not slowed to a crawl.
+    write_file(file("memory", "memory.swap.max"), "0");
+    return write_value(file("memory", "memory.max"), std::to_string(bytes));
+  }
+  if (auto s = write_value(file("memory", "memory.limit_in_bytes"), std::to_string(bytes)); !s.ok())
+    return s;
+  write_file(file("memory", "memory.memsw.limit_in_bytes"),
+             std::to_string(bytes));                              // absent without swap accounting
+  write_value(file("memory", "memory.max_usage_in_bytes"), "0");  // the peak starts now
+  return Status::Ok();
+}
+
+unsigned long long RunCgroup::peak_bytes() const {
+  if (version_ == CgroupVersion::kV2) {
+    auto peak = read_number(file("memory", "memory.peak"));  // Linux 5.19+
+    return peak ? peak : read_number(file("memory", "memory.current"));
+  }
+  return read_number(file("memory", "memory.max_usage_in_bytes"));
+}
+
+bool RunCgroup::oom_killed() const {
+  if (version_ == CgroupVersion::kV2)
+    return read_key(file("memory", "memory.events"), "oom_kill") > 0;
+  return read_key(file("memory", "memory.oom_control"), "oom_kill") > 0;
+}
+
+void RunCgroup::destroy() {
+  if (dirs_.empty()) return;
+  if (version_ == CgroupVersion::kV2) write_file(dirs_[0] + "/cgroup.kill", "1");  // Linux 5.14+
+  // Processes take a moment to leave after SIGKILL; rmdir fails with EBUSY until they have.
+  for (int attempt = 0; attempt < 500 && !dirs_.empty(); ++attempt) {
+    for (auto it = dirs_.begin(); it != dirs_.end();) {
+      kill_procs(*it + "/cgroup.procs");
+      if (::rmdir(it->c_str()) == 0 || errno == ENOENT) {
+        it = dirs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!dirs_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Result<std::unique_ptr<CgroupManager>> CgroupManager::create(const SandboxConfig& config) {
+  std::vector<std::string> parents;
+  CgroupVersion version;
+  const bool unified = exists(std::string(kFs) + "/cgroup.controllers");
+  if (unified ||
+      (config.cgroup_root != "auto" && exists(config.cgroup_root + "/cgroup.controllers"))) {
+    version = CgroupVersion::kV2;
+    std::string base = config.cgroup_root == "auto" ? own_v2_cgroup() : config.cgroup_root;
+    if (base == std::string(kFs) + "/") base = kFs;
+    if (!has_words(read_small_file(base + "/cgroup.controllers"), {"memory", "pids", "cpu"}))
+      return Status::Error("cgroup v2 at " + base +
+                           " does not offer the memory, pids and cpu controllers (delegate them to "
+                           "pyrunner's cgroup)");
+    if (auto s = enable_v2_controllers(base); !s.ok()) return s.within("cgroup v2");
+    const std::string parent = base + "/pyrunner";
+    if (auto s = make_dir(parent); !s.ok()) return s.within("cgroup v2");
+    if (auto s = enable_v2_controllers(parent); !s.ok()) return s.within("cgroup v2");
+    parents.push_back(parent);
+  } else if (exists(std::string(kFs) + "/memory/memory.limit_in_bytes")) {
+    version = CgroupVersion::kV1;
+    std::string base = config.cgroup_root == "auto" ? kFs : config.cgroup_root;
+    for (const char* controller : kV1Controllers) {
+      const std::string mount = base + "/" + controller;
+      if (!exists(mount + "/cgroup.procs"))
+        return Status::Error("cgroup v1: controller '" + std::string(controller) +
+                             "' is not mounted at " + mount);
+      const std::string parent = mount + "/pyrunner";
+      if (auto s = make_dir(parent); !s.ok()) return s.within("cgroup v1");
+      parents.push_back(parent);
+    }
+  } else {
+    return Status::Error(
+        "no cgroup v2 hierarchy with controllers and no cgroup v1 memory controller under "
+        "/sys/fs/cgroup");
+  }
+  std::unique_ptr<CgroupManager> manager(new CgroupManager(version, std::move(parents), config));
+  manager->remove_stale_runs();
+  return manager;
+}
+
+std::string CgroupManager::describe() const {
+  if (version_ == CgroupVersion::kV2) return "v2 (" + parents_[0] + ")";
+  return "v1 (memory, pids, cpu under " + parents_[0].substr(0, parents_[0].rfind("/memory/")) +
+         ")";
+}
+
+void CgroupManager::remove_stale_runs() {
+  for (const auto& parent : parents_) {
+    DIR* dir = ::opendir(parent.c_str());
+    if (dir == nullptr) continue;
+    std::vector<std::string> stale;
+    while (dirent* entry = ::readdir(dir)) {
+      std::string name = entry->d_name;
+      // Another live pyrunner's runs are named after its pid: leave those alone.
+      if (name.rfind("run-", 0) != 0) continue;
+      pid_t owner = static_cast<pid_t>(std::strtol(name.c_str() + 4, nullptr, 10));
+      if (owner > 0 && ::kill(owner, 0) == 0) continue;
+      stale.push_back(parent + "/" + name);
+    }
+    ::closedir(dir);
+    for (const auto& path : stale) RunCgroup(version_, {path}).destroy();
+  }
+}
+
+Result<std::unique_ptr<RunCgroup>> CgroupManager::create_run() {
+  const std::string name =
+      "run-" + std::to_string(::getpid()) + "-" + std::to_string(++g_run_counter);
+  std::vector<std::string> dirs;
+  for (const auto& parent : parents_) {
+    dirs.push_back(parent + "/" + name);
+    if (auto s = make_dir(dirs.back()); !s.ok()) {
+      dirs.pop_back();
+      RunCgroup cleanup(version_, dirs);
+      return s;
+    }
+  }
+  auto run = std::make_unique<RunCgroup>(version_, dirs);
+  const long period = 100000;
+  const long quota = std::lround(config_.cpu_cores * period);
+  const std::string pids = std::to_string(config_.pids_max);
+  if (version_ == CgroupVersion::kV2) {
+    if (auto s = write_value(dirs[0] + "/pids.max", pids); !s.ok()) return s;
+    if (auto s =
+            write_value(dirs[0] + "/cpu.max", std::to_string(quota) + " " + std::to_string(period));
+        !s.ok())
+      return s;
+  } else {
+    if (auto s = write_value(dirs[1] + "/pids.max", pids); !s.ok()) return s;
+    if (auto s = write_value(dirs[2] + "/cpu.cfs_period_us", std::to_string(period)); !s.ok())
+      return s;
+    if (auto s = write_value(dirs[2] + "/cpu.cfs_quota_us", std::to_string(quota)); !s.ok())
+      return s;
+  }
+  return run;
+}
+
+}  // namespace pyrunner::sandbox

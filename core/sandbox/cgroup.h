@@ -1,0 +1,66 @@
+#pragma once
+/// Per-run cgroups (memory, pids, CPU), on cgroup v2 or v1. Created and joined from the parent;
+/// the run itself never sees the cgroup filesystem.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/util/status.h"
+
+namespace pyrunner::sandbox {
+
+enum class CgroupVersion { kNone, kV1, kV2 };
+
+/// One run's cgroup (one directory per controller on v1). Removed by destroy() or the
+/// destructor, after killing whatever is still in it.
+class RunCgroup {
+ public:
+  RunCgroup(CgroupVersion version, std::vector<std::string> dirs)
+      : version_(version), dirs_(std::move(dirs)) {}
+  ~RunCgroup() { destroy(); }
+  RunCgroup(const RunCgroup&) = delete;
+  RunCgroup& operator=(const RunCgroup&) = delete;
+
+  Status attach(pid_t pid);
+  Status set_memory_limit(unsigned long long bytes);
+  /// Peak memory of the cgroup in bytes since creation (v2) or the last reset (v1).
+  unsigned long long peak_bytes() const;
+  /// Whether the kernel's OOM killer acted in this cgroup.
+  bool oom_killed() const;
+  /// Kills every process left and removes the directories (retrying while they drain).
+  void destroy();
+
+ private:
+  std::string file(const char* controller, const char* name) const;
+  CgroupVersion version_;
+  std::vector<std::string> dirs_;  // v2: one; v1: memory, pids, cpu
+};
+
+/// Finds a usable cgroup hierarchy and creates per-run cgroups under `<root>/pyrunner`.
+class CgroupManager {
+ public:
+  /// Detects v2 (unified, with memory+pids+cpu available) or v1 (memory, pids, cpu mounts).
+  /// Leftover run cgroups of a previous crash are killed and removed.
+  static Result<std::unique_ptr<CgroupManager>> create(const SandboxConfig& config);
+
+  CgroupVersion version() const { return version_; }
+  /// "v2 (/sys/fs/cgroup/pyrunner)" or "v1 (memory, pids, cpu under /sys/fs/cgroup)".
+  std::string describe() const;
+  /// A new run cgroup with the pids and CPU limits of the config (memory is set per request).
+  Result<std::unique_ptr<RunCgroup>> create_run();
+
+ private:
+  CgroupManager(CgroupVersion version, std::vector<std::string> parents,
+                const SandboxConfig& config)
+      : version_(version), parents_(std::move(parents)), config_(config) {}
+  void remove_stale_runs();
+  CgroupVersion version_;
+  std::vector<std::string> parents_;  // "<root>/pyrunner" per controller
+  const SandboxConfig& config_;
+};
+
+}  // namespace pyrunner::sandbox

@@ -1,0 +1,115 @@
+#include "core/sandbox/mounts.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace pyrunner::sandbox {
+namespace {
+
+constexpr const char* kStep = "sandbox/mounts";
+
+// mkdir -p with a stack buffer (no allocation in the child).
+bool make_dirs(const char* path, StepError* err) {
+  char buf[PATH_MAX];
+  size_t len = strnlen(path, sizeof buf);
+  if (len >= sizeof buf) return fail(err, kStep, "path too long: %.64s", path);
+  memcpy(buf, path, len + 1);
+  for (size_t i = 1; i <= len; ++i) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return fail(err, kStep, "mkdir(\"%s\")", buf);
+    buf[i] = saved;
+  }
+  return true;
+}
+
+bool make_parent_dirs(const char* path, StepError* err) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  char* slash = strrchr(buf, '/');
+  if (slash == nullptr || slash == buf) return true;
+  *slash = '\0';
+  return make_dirs(buf, err);
+}
+
+bool mount_tmpfs(const char* target, const char* opts, unsigned long flags, StepError* err) {
+  if (mount("tmpfs", target, "tmpfs", flags, opts) != 0)
+    return fail(err, kStep, "mount(\"tmpfs\", \"%s\", \"%s\")", target, opts);
+  return true;
+}
+
+bool bind(const BindMount& b, StepError* err) {
+  if (b.is_dir) {
+    if (!make_dirs(b.target.c_str(), err)) return false;
+  } else {
+    if (!make_parent_dirs(b.target.c_str(), err)) return false;
+    int fd = open(b.target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return fail(err, kStep, "open(\"%s\", O_CREAT)", b.target.c_str());
+    close(fd);
+  }
+  if (mount(b.source.c_str(), b.target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return fail(err, kStep, "mount(\"%s\", \"%s\", MS_BIND)", b.source.c_str(), b.target.c_str());
+  // A bind mount takes its flags only on remount. Read-only for everything but the device
+  // sinks; never setuid; never device nodes except for the device binds themselves.
+  unsigned long flags =
+      MS_BIND | MS_REMOUNT | MS_NOSUID | (b.writable ? MS_NOEXEC : MS_RDONLY | MS_NODEV);
+  if (mount(nullptr, b.target.c_str(), nullptr, flags, nullptr) != 0)
+    return fail(err, kStep, "mount(\"%s\", MS_REMOUNT|%s)", b.target.c_str(),
+                b.writable ? "rw" : "MS_RDONLY");
+  return true;
+}
+
+}  // namespace
+
+bool build_root(const SandboxPlan& plan, StepError* err) {
+  // Nothing done below may propagate back to the host's mount namespace.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return fail(err, kStep, "mount(\"/\", MS_REC|MS_PRIVATE)");
+  if (!mount_tmpfs(plan.root.c_str(), plan.root_tmpfs_opts.c_str(), MS_NOSUID | MS_NODEV, err))
+    return false;
+  for (const auto& dir : plan.mkdirs) {
+    if (!make_dirs(dir.c_str(), err)) return false;
+  }
+  // /dev is a tmpfs of its own (device nodes allowed, nothing executable) holding binds of
+  // a handful of harmless host devices.
+  if (!mount_tmpfs(plan.dev_dir.c_str(), plan.dev_opts.c_str(), MS_NOSUID | MS_NOEXEC, err))
+    return false;
+  if (!make_dirs(plan.shm_dir.c_str(), err)) return false;
+  if (!mount_tmpfs(plan.shm_dir.c_str(), plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   err))
+    return false;
+  for (const auto& b : plan.binds) {
+    if (!bind(b, err)) return false;
+  }
+  for (const auto& link : plan.symlinks) {
+    if (symlink(link.target.c_str(), link.linkpath.c_str()) != 0)
+      return fail(err, kStep, "symlink(\"%s\", \"%s\")", link.target.c_str(),
+                  link.linkpath.c_str());
+  }
+  // Private /tmp: size-limited, and its pages count against the run's memory cgroup.
+  if (!mount_tmpfs(plan.tmp_dir.c_str(), plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV, err))
+    return false;
+  // A fresh /proc for the run's PID namespace: it lists only the run's own processes.
+  if (mount("proc", plan.proc_dir.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    return fail(err, kStep, "mount(\"proc\", \"%s\")", plan.proc_dir.c_str());
+
+  if (syscall(SYS_pivot_root, plan.root.c_str(), plan.old_root.c_str()) != 0)
+    return fail(err, kStep, "pivot_root(\"%s\", \"%s\")", plan.root.c_str(), plan.old_root.c_str());
+  if (chdir("/") != 0) return fail(err, kStep, "chdir(\"/\")");
+  // Detach the host's filesystem: from here on it is unreachable.
+  if (umount2("/.oldroot", MNT_DETACH) != 0)
+    return fail(err, kStep, "umount2(\"/.oldroot\", MNT_DETACH)");
+  if (rmdir("/.oldroot") != 0) return fail(err, kStep, "rmdir(\"/.oldroot\")");
+  // The root itself holds only mount points and links: make it read-only.
+  if (mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+            plan.root_tmpfs_opts.c_str()) != 0)
+    return fail(err, kStep, "mount(\"/\", MS_REMOUNT|MS_RDONLY)");
+  return true;
+}
+
+}  // namespace pyrunner::sandbox

@@ -1,0 +1,94 @@
+#include "core/sandbox/plan.h"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/sandbox/seccomp.h"
+#include "core/util/fd.h"
+
+namespace pyrunner::sandbox {
+namespace {
+
+// Top-level names that merged-/usr Debian makes symlinks (bin -> usr/bin); recreated as-is.
+constexpr const char* kRootLinks[] = {"/bin", "/lib", "/lib64", "/sbin", "/lib32", "/libx32"};
+// The only device nodes a run sees: sinks and sources of bytes, nothing that reaches hardware.
+constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom"};
+
+}  // namespace
+
+std::vector<std::string> sandbox_environment() {
+  return {
+      "PATH=/usr/local/bin:/usr/bin:/bin",
+      "HOME=/tmp",
+      "TMPDIR=/tmp",
+      "LANG=C.UTF-8",
+      "LC_ALL=C.UTF-8",
+      "PYTHONIOENCODING=utf-8",
+      "PYTHONDONTWRITEBYTECODE=1",
+      "MPLBACKEND=Agg",  // no display in the sandbox
+      "MPLCONFIGDIR=/tmp/.matplotlib",
+      // One BLAS/OpenMP thread: forking with live BLAS threads deadlocks, and a run is
+      // limited to one core anyway.
+      "OPENBLAS_NUM_THREADS=1",
+      "OMP_NUM_THREADS=1",
+      "MKL_NUM_THREADS=1",
+      "NUMEXPR_NUM_THREADS=1",
+  };
+}
+
+Result<SandboxPlan> build_plan(const Config& config) {
+  const auto& sc = config.sandbox;
+  SandboxPlan plan;
+  plan.root = sc.root_dir;
+  plan.old_root = plan.root + "/.oldroot";
+  plan.root_tmpfs_opts = "size=4m,nr_inodes=4096,mode=0755";
+  plan.uid = static_cast<uid_t>(sc.uid);
+  plan.gid = static_cast<gid_t>(sc.gid);
+  plan.file_size_bytes = static_cast<long>(sc.max_file_size_mb) << 20;
+  plan.open_files = sc.max_open_files;
+
+  std::string last = read_small_file("/proc/sys/kernel/cap_last_cap");
+  plan.cap_last_cap = last.empty() ? 63 : std::stoi(last);
+
+  std::vector<std::string> sources = sc.readonly_paths;
+  sources.insert(sources.end(), config.python.module_paths.begin(),
+                 config.python.module_paths.end());
+  for (const auto& path : sources) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) continue;  // optional: not every host has every file
+    plan.binds.push_back({path, plan.root + path, S_ISDIR(st.st_mode), false});
+  }
+  for (const char* link : kRootLinks) {
+    char target[PATH_MAX];
+    ssize_t n = ::readlink(link, target, sizeof target - 1);
+    if (n <= 0) continue;
+    target[n] = '\0';
+    plan.symlinks.push_back({target, plan.root + link});
+  }
+
+  const std::string tmp_size = "size=" + std::to_string(sc.tmp_size_mb) + "m";
+  plan.tmp_dir = plan.root + "/tmp";
+  plan.tmp_opts = tmp_size + ",mode=1777";
+  plan.dev_dir = plan.root + "/dev";
+  plan.dev_opts = "size=64k,nr_inodes=64,mode=0755";
+  plan.shm_dir = plan.dev_dir + "/shm";
+  plan.proc_dir = plan.root + "/proc";
+  plan.mkdirs = {plan.tmp_dir, plan.dev_dir, plan.proc_dir, plan.old_root};
+  for (const char* dev : kDevices) {
+    plan.binds.push_back({std::string("/dev/") + dev, plan.dev_dir + "/" + dev, false, true});
+  }
+  plan.symlinks.push_back({"/proc/self/fd", plan.dev_dir + "/fd"});
+  plan.symlinks.push_back({"/proc/self/fd/0", plan.dev_dir + "/stdin"});
+  plan.symlinks.push_back({"/proc/self/fd/1", plan.dev_dir + "/stdout"});
+  plan.symlinks.push_back({"/proc/self/fd/2", plan.dev_dir + "/stderr"});
+
+  plan.env = sandbox_environment();
+
+  auto filter = compile_seccomp_filter();
+  if (!filter.ok()) return filter.status();
+  plan.seccomp_filter = std::move(filter.value());
+  return plan;
+}
+
+}  // namespace pyrunner::sandbox

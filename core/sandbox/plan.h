@@ -1,0 +1,58 @@
+#pragma once
+/// Everything the child needs to confine itself, prepared in the parent (paths resolved, BPF
+/// compiled, environment built) so that the child only makes syscalls.
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/util/status.h"
+
+namespace pyrunner::sandbox {
+
+struct BindMount {
+  std::string source;  // host path
+  std::string target;  // absolute path under the new root (before pivot_root)
+  bool is_dir;
+  bool writable;  // device nodes: rw; everything else read-only
+};
+
+struct Symlink {
+  std::string target;    // what the link points to ("usr/lib")
+  std::string linkpath;  // absolute path under the new root
+};
+
+struct SandboxPlan {
+  std::string root;              // the mount point the new root is built on
+  std::string old_root;          // root + "/.oldroot", removed after pivot_root
+  std::string root_tmpfs_opts;   // "size=...,mode=0755"
+  std::vector<BindMount> binds;  // read-only views of what Python needs, and /dev nodes
+  std::vector<Symlink> symlinks;
+  std::vector<std::string> mkdirs;  // mount points created in the new root
+  std::string tmp_dir, tmp_opts;    // private /tmp
+  std::string dev_dir, dev_opts;    // minimal /dev
+  std::string shm_dir;              // /dev/shm, same size as /tmp
+  std::string proc_dir;             // fresh /proc of the run's PID namespace
+  std::string hostname = "pyrunner";
+
+  uid_t uid;
+  gid_t gid;
+  int cap_last_cap;
+  long file_size_bytes;
+  long open_files;
+
+  std::vector<std::string> env;  // the whole environment of the run, "KEY=value"
+  std::vector<sock_filter> seccomp_filter;
+};
+
+/// Builds the plan from the config: stats the read-only paths (missing ones are skipped),
+/// reads the host's /bin, /lib... symlinks, compiles the seccomp filter.
+Result<SandboxPlan> build_plan(const Config& config);
+
+/// The environment every run sees (and the warm zygote is started with).
+std::vector<std::string> sandbox_environment();
+
+}  // namespace pyrunner::sandbox

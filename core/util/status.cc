@@ -1,0 +1,22 @@
+#include "core/util/status.h"
+
+#include <string.h>
+
+namespace pyrunner {
+
+std::string errno_text(int err) {
+  const char* name = strerrorname_np(err);
+  std::string text = name ? name : ("errno " + std::to_string(err));
+  return text + " (" + strerrordesc_np(err) + ")";
+}
+
+Status Status::Sys(const std::string& call, int err) {
+  return Status(call + ": " + errno_text(err));
+}
+
+Status& Status::within(const std::string& step) {
+  if (failed_) message_ = step + ": " + message_;
+  return *this;
+}
+
+}  // namespace pyrunner
