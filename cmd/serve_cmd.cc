@@ -24,7 +24,7 @@ int ServeCommand::execute() const {
   if (host) config->server.host = *host;
   if (port) config->server.port = *port;
   if (pool) config->pool.enabled = *pool;
-  return serve_forever(*config, config_path);
+  return serve_forever(*config);
 }
 
 }  // namespace pyrunner::cmd

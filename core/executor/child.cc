@@ -55,6 +55,8 @@ void install_fds(const ChildChannels& ends) {
     cold.emplace(std::move(started.value()));
     python = &*cold;
   }
+  if (auto prepared = python->prepare_run(); !prepared.ok())
+    setup_failed(prepared.message().c_str());
   say("R", "");
 
   RequestHeader header;

@@ -70,7 +70,7 @@ std::string signal_text(int sig) {
 }  // namespace
 
 Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
-                                int watch_fd) const {
+                                RunWatch watch) const {
   const unsigned long long memory_bytes = static_cast<unsigned long long>(request.memory_mb) << 20;
   if (child->cgroup) {
     if (auto s = child->cgroup->set_memory_limit(memory_bytes); !s.ok()) return s.within("cgroup");
@@ -98,48 +98,37 @@ Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequ
   bool out_open = true, err_open = true, ctl_open = true, exited = false, timed_out = false;
   std::optional<Clock::time_point> exited_at;
 
-  while (out_open || err_open || !exited) {
+  Record record;
+  for (;;) {
     auto now = Clock::now();
-    if (exited && (!out_open && !err_open)) break;
+    if (!record.present && !control_text.empty()) record = parse_record(control_text);
+    // Done when the output is closed and either the runner's record is in (the fast path: the
+    // process is exiting, and the reaper finishes it) or the process has exited.
+    if (!out_open && !err_open && (record.present || exited)) break;
     if (exited_at && now - *exited_at > kDrainLimit) break;
     if (!exited && !timed_out && now >= deadline) {
       syscall(SYS_pidfd_send_signal, child->pidfd.get(), SIGKILL, nullptr, 0);
       timed_out = true;
     }
-    pollfd fds[6];
+    pollfd fds[7];
     int n = 0;
-    int i_out = -1, i_err = -1, i_ctl = -1, i_in = -1, i_pid = -1, i_watch = -1;
-    if (out_open) {
-      i_out = n;
-      fds[n++] = {child->io.stdout_r.get(), POLLIN, 0};
-    }
-    if (err_open) {
-      i_err = n;
-      fds[n++] = {child->io.stderr_r.get(), POLLIN, 0};
-    }
-    if (ctl_open) {
-      i_ctl = n;
-      fds[n++] = {control, POLLIN, 0};
-    }
-    if (child->io.stdin_w.valid()) {
-      i_in = n;
-      fds[n++] = {stdin_fd, POLLOUT, 0};
-    }
-    if (!exited) {
-      i_pid = n;
-      fds[n++] = {child->pidfd.get(), POLLIN, 0};
-    }
-    if (watch_fd >= 0) {
-      i_watch = n;
-      fds[n++] = {watch_fd, POLLRDHUP, 0};
-    }
+    int i_out = -1, i_err = -1, i_ctl = -1, i_in = -1, i_pid = -1, i_watch = -1, i_abort = -1;
+    const auto add = [&](int* index, int fd, short events) {
+      *index = n;
+      fds[n++] = {fd, events, 0};
+    };
+    if (out_open) add(&i_out, child->io.stdout_r.get(), POLLIN);
+    if (err_open) add(&i_err, child->io.stderr_r.get(), POLLIN);
+    if (ctl_open) add(&i_ctl, control, POLLIN);
+    if (child->io.stdin_w.valid()) add(&i_in, stdin_fd, POLLOUT);
+    if (!exited) add(&i_pid, child->pidfd.get(), POLLIN);
+    if (watch.client_fd >= 0) add(&i_watch, watch.client_fd, POLLRDHUP);
+    if (watch.abort_fd >= 0) add(&i_abort, watch.abort_fd, POLLIN);
     auto wait_until =
         exited ? *exited_at + kDrainLimit : (timed_out ? now + kDrainLimit : deadline);
-    int timeout_ms =
-        static_cast<int>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(wait_until - now).count()) +
-        1;
-    int ready = poll(fds, static_cast<nfds_t>(n), std::max(timeout_ms, 0));
+    auto wait_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(wait_until - now).count() + 1;
+    int ready = poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::max<long>(wait_ms, 0)));
     if (ready < 0 && errno != EINTR) return Status::Sys("poll(run channels)", errno);
     if (ready <= 0) continue;
 
@@ -168,26 +157,34 @@ Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequ
     if (i_watch >= 0 && (fds[i_watch].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
       return Status::Error("client disconnected");  // ~ReadyChild kills the run
     }
+    if (i_abort >= 0 && fds[i_abort].revents) return Status::Error("server shutting down");
   }
   const double wall = std::chrono::duration<double>(Clock::now() - started).count();
 
-  siginfo_t info{};
-  if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child->pidfd.get()), &info,
-             WEXITED) != 0)
-    return Status::Sys("waitid(P_PIDFD)", errno);
-  child->pidfd.reset();
-  // Whatever the run left behind in /proc of its namespace is gone with its PID 1; the cgroup
-  // still has the numbers we need.
+  bool killed = false;
+  int code = record.exit_code;  // fast path: the status the runner is exiting with
+  if (exited) {
+    siginfo_t info{};
+    if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child->pidfd.get()), &info,
+               WEXITED) != 0)
+      return Status::Sys("waitid(P_PIDFD)", errno);
+    child->pidfd.reset();
+    killed = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+    code = killed ? -info.si_status : info.si_status;
+  }
   bool oom = false;
   if (child->cgroup) {
     result.memory_used_mb = static_cast<double>(child->cgroup->peak_bytes()) / (1 << 20);
     oom = child->cgroup->oom_killed();
-    child->cgroup->destroy();
+  }
+  // Whatever is left (a process still exiting, daemons it started, the cgroup) is killed and
+  // removed now, or by the reaper off the request path.
+  if (reaper_ != nullptr) {
+    reaper_->reap(std::move(child));
+  } else {
+    child.reset();
   }
 
-  const Record record = parse_record(control_text);
-  const bool killed = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
-  const int code = killed ? -info.si_status : info.si_status;
   result.exit_code = code;
   result.execution_time = record.time >= 0 && !timed_out ? record.time : wall;
   if (timed_out) {
@@ -202,7 +199,7 @@ Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequ
   } else {
     result.outcome = Outcome::kError;
     if (killed) {
-      result.error = signal_text(info.si_status);
+      result.error = signal_text(-code);
     } else if (record.present && !record.error.empty()) {
       result.error = record.error;
     } else {

@@ -6,24 +6,34 @@
 #include <memory>
 
 #include "core/config/config.h"
+#include "core/executor/reaper.h"
 #include "core/executor/spawner.h"
 #include "core/model/request.h"
 #include "core/model/result.h"
 
 namespace pyrunner {
 
+/// What may end a run early besides its own limits.
+struct RunWatch {
+  int client_fd = -1;  // a client socket: if the peer hangs up, the run is killed
+  int abort_fd = -1;   // readable (an eventfd written at shutdown): the run is killed
+};
+
 class Executor {
  public:
-  explicit Executor(const Config& config) : config_(config) {}
+  /// `reaper` (optional): where finished runs are killed, reaped and cleaned up off the
+  /// request path; without one that happens before run() returns.
+  explicit Executor(const Config& config, Reaper* reaper = nullptr)
+      : config_(config), reaper_(reaper) {}
 
-  /// Consumes `child`. `watch_fd` (optional): a client socket; if the peer hangs up, the run
-  /// is killed and an error Status "client disconnected" is returned. Any non-ok Status is an
-  /// internal failure, not a verdict on the program.
+  /// Consumes `child`. A non-ok Status is not a verdict on the program: an internal failure,
+  /// or the run was cut short by `watch` ("client disconnected", "server shutting down").
   Result<RunResult> run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
-                        int watch_fd = -1) const;
+                        RunWatch watch = {}) const;
 
  private:
   const Config& config_;
+  Reaper* reaper_;
 };
 
 }  // namespace pyrunner

@@ -83,11 +83,23 @@ def _json_string(text):
     out.append('"')
     return "".join(out)
 
-def main(code, policy_enabled, allowed, denied, env, module_paths, record_fd):
+_policy = None
+
+def prepare(policy_enabled, allowed, denied, env, module_paths):
+    """Everything that does not depend on the code, done before the child says it is ready:
+    for a forked child this is also where most copy-on-write faults happen, off the request path."""
+    global _policy
     _environ(env)
     _streams()
     sys.path.extend(module_paths)
     sys.argv = [FILENAME]
+    _policy = (bool(policy_enabled), frozenset(allowed), frozenset(denied))
+    warm = compile("import sys", FILENAME, "exec", 0x400, dont_inherit=True)  # PyCF_ONLY_AST
+    check_policy(warm, allowed, denied)
+    compile(warm, FILENAME, "exec", dont_inherit=True)
+
+def main(code, record_fd):
+    policy_enabled, allowed, denied = _policy
     exit_code, error, memory_error = 0, None, False
     source = None
     elapsed = 0.0
@@ -148,6 +160,13 @@ def main(code, policy_enabled, allowed, denied, env, module_paths, record_fd):
         try:
             stream.flush()
         except BaseException:
+            pass
+    # Close the output before the record: the parent answers once it has both, without
+    # waiting for this process to tear down its (forked, large) address space.
+    for fd in (0, 1, 2):
+        try:
+            os.close(fd)
+        except OSError:
             pass
     record = '{"exit_code": %d, "error": %s, "memory_error": %s, "time": %.6f}' % (
         exit_code, _json_string(error), "true" if memory_error else "false", elapsed)
@@ -219,9 +238,9 @@ Result<PythonRuntime> PythonRuntime::start(const Config& config) {
     return Status::Error("python: runner failed to load: " + python_error_text());
   }
   Py_DECREF(done);
-  PyObject* main_fn = PyDict_GetItemString(globals, "main");  // borrowed; globals stays alive
-  Py_INCREF(main_fn);
-  runtime.runner_main_ = main_fn;
+  // Borrowed from globals, which stays alive for the life of the process.
+  runtime.runner_main_ = PyDict_GetItemString(globals, "main");
+  runtime.runner_prepare_ = PyDict_GetItemString(globals, "prepare");
   return runtime;
 }
 
@@ -253,12 +272,22 @@ void PythonRuntime::before_fork() { PyOS_BeforeFork(); }
 void PythonRuntime::after_fork_parent() { PyOS_AfterFork_Parent(); }
 void PythonRuntime::after_fork_child() { PyOS_AfterFork_Child(); }
 
-void PythonRuntime::run_and_exit(const char* code, size_t size, int record_fd) const {
+Status PythonRuntime::prepare_run() const {
   const auto& c = *config_;
   PyObject* args = Py_BuildValue(
-      "(y#NNNNNi)", code, static_cast<Py_ssize_t>(size), PyBool_FromLong(c.policy.enabled),
-      string_list(c.policy.allowed_modules), string_list(c.policy.denied_builtins),
-      string_list(sandbox::sandbox_environment()), string_list(c.python.module_paths), record_fd);
+      "(NNNNN)", PyBool_FromLong(c.policy.enabled), string_list(c.policy.allowed_modules),
+      string_list(c.policy.denied_builtins), string_list(sandbox::sandbox_environment()),
+      string_list(c.python.module_paths));
+  PyObject* result =
+      args ? PyObject_CallObject(static_cast<PyObject*>(runner_prepare_), args) : nullptr;
+  Py_XDECREF(args);
+  if (result == nullptr) return Status::Error("python: runner prepare: " + python_error_text());
+  Py_DECREF(result);
+  return Status::Ok();
+}
+
+void PythonRuntime::run_and_exit(const char* code, size_t size, int record_fd) const {
+  PyObject* args = Py_BuildValue("(y#i)", code, static_cast<Py_ssize_t>(size), record_fd);
   PyObject* result =
       args ? PyObject_CallObject(static_cast<PyObject*>(runner_main_), args) : nullptr;
   // main() ends with os._exit(); getting here means the runner itself broke.

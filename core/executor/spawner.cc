@@ -8,8 +8,6 @@
 namespace pyrunner {
 namespace {
 
-constexpr int kReadyTimeoutMs = 10000;
-
 // Reads one '\n'-terminated line from `fd` within the deadline.
 bool read_line(int fd, std::string* line, int timeout_ms) {
   line->clear();
@@ -39,8 +37,7 @@ bool child_exited(const ReadyChild& child) {
   return poll(&p, 1, 0) > 0;
 }
 
-Result<std::unique_ptr<ReadyChild>> prepare_child(Spawner& spawner,
-                                                  sandbox::CgroupManager* cgroups) {
+Result<std::unique_ptr<ReadyChild>> start_child(Spawner& spawner, sandbox::CgroupManager* cgroups) {
   auto child = std::make_unique<ReadyChild>();
   ChildChannels ends;
   if (auto s = make_channels(&child->io, &ends); !s.ok()) return s;
@@ -54,16 +51,30 @@ Result<std::unique_ptr<ReadyChild>> prepare_child(Spawner& spawner,
   child->pid = spawned->pid;
   child->pidfd = std::move(spawned->pidfd);
   ends = ChildChannels();  // close our copies of the child's ends: EOF must mean the child is gone
+  // Joined from outside while the child confines itself; it runs no user code before it has
+  // been sent a request, which happens only after this.
   if (child->cgroup) {
     if (auto s = child->cgroup->attach(child->pid); !s.ok()) return s;
   }
+  return child;
+}
+
+Status await_ready(ReadyChild& child, int timeout_ms) {
   std::string line;
-  if (!read_line(child->io.control.get(), &line, kReadyTimeoutMs)) {
+  if (!read_line(child.io.control.get(), &line, timeout_ms)) {
     return Status::Error("sandbox: the child exited or hung before it was confined");
   }
   if (line.rfind("E ", 0) == 0) return Status::Error(line.substr(2));
   if (line != "R")
     return Status::Error("sandbox: unexpected message from child: " + line.substr(0, 80));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<ReadyChild>> prepare_child(Spawner& spawner,
+                                                  sandbox::CgroupManager* cgroups) {
+  auto child = start_child(spawner, cgroups);
+  if (!child.ok()) return child;
+  if (auto s = await_ready(*child.value(), kReadyTimeoutMs); !s.ok()) return s;
   return child;
 }
 

@@ -46,4 +46,12 @@ Result<std::unique_ptr<ReadyChild>> prepare_child(Spawner& spawner,
 /// Whether the child has exited (its pidfd is readable).
 bool child_exited(const ReadyChild& child);
 
+/// The two halves of prepare_child, so that a pool can start several children and wait for
+/// them together: start_child returns once the child is in its cgroup and confining itself.
+Result<std::unique_ptr<ReadyChild>> start_child(Spawner& spawner, sandbox::CgroupManager* cgroups);
+/// Waits for the child's "R" (ok) or its "E <reason>" (that reason).
+Status await_ready(ReadyChild& child, int timeout_ms);
+
+inline constexpr int kReadyTimeoutMs = 10000;
+
 }  // namespace pyrunner

@@ -8,7 +8,7 @@
 namespace pyrunner {
 
 /// Starts the pool and the server, blocks until SIGTERM/SIGINT, drains, cleans up. Returns the
-/// process exit code. `config_path` is handed to the zygote ("" = built-in defaults).
-int serve_forever(const Config& config, const std::string& config_path);
+/// process exit code.
+int serve_forever(const Config& config);
 
 }  // namespace pyrunner

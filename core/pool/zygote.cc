@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/executor/python_runtime.h"
+#include "core/pool/hugepages.h"
 #include "core/sandbox/host.h"
 #include "core/sandbox/plan.h"
 
@@ -111,6 +112,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold) {
     if (auto s = runtime->preload(config->python.preload); !s.ok())
       return fail_start(channel, s.message());
     runtime->freeze();
+    collapse_heap_to_huge_pages();
     warm = std::move(runtime.value());
     // Forking a process with threads (BLAS, OpenMP) deadlocks the child: refuse to start.
     if (int threads = thread_count(); threads != 1) {

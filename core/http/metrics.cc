@@ -1,0 +1,77 @@
+#include "core/http/metrics.h"
+
+#include <sstream>
+
+namespace pyrunner {
+
+void Metrics::request(const std::string& route, int status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++requests_[{route, status}];
+}
+
+void Metrics::run_finished(const std::string& outcome, double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++runs_[outcome];
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++bucket_counts_[i];
+  }
+  ++latency_count_;
+  latency_sum_ += seconds;
+}
+
+void Metrics::run_started() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++in_flight_;
+}
+
+void Metrics::run_ended() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --in_flight_;
+}
+
+void Metrics::rejected() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++rejected_;
+}
+
+std::string Metrics::render(int pool_ready, int pool_size) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::ostringstream out;
+  out << "# HELP pyrunner_http_requests_total HTTP requests by route and status code.\n"
+      << "# TYPE pyrunner_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    out << "pyrunner_http_requests_total{route=\"" << key.first << "\",code=\"" << key.second
+        << "\"} " << count << "\n";
+  }
+  out << "# HELP pyrunner_runs_total Finished runs by outcome status.\n"
+      << "# TYPE pyrunner_runs_total counter\n";
+  for (const char* status : {"success", "error", "timeout", "memory_exceeded"}) {
+    auto it = runs_.find(status);
+    out << "pyrunner_runs_total{status=\"" << status << "\"} "
+        << (it == runs_.end() ? 0 : it->second) << "\n";
+  }
+  out << "# HELP pyrunner_run_duration_seconds Wall time of runs, from admission to result.\n"
+      << "# TYPE pyrunner_run_duration_seconds histogram\n";
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    out << "pyrunner_run_duration_seconds_bucket{le=\"" << kBuckets[i] << "\"} "
+        << bucket_counts_[i] << "\n";
+  }
+  out << "pyrunner_run_duration_seconds_bucket{le=\"+Inf\"} " << latency_count_ << "\n"
+      << "pyrunner_run_duration_seconds_sum " << latency_sum_ << "\n"
+      << "pyrunner_run_duration_seconds_count " << latency_count_ << "\n"
+      << "# HELP pyrunner_runs_in_flight Runs executing now.\n"
+      << "# TYPE pyrunner_runs_in_flight gauge\n"
+      << "pyrunner_runs_in_flight " << in_flight_ << "\n"
+      << "# HELP pyrunner_rejected_total Requests refused because of overload (429/503).\n"
+      << "# TYPE pyrunner_rejected_total counter\n"
+      << "pyrunner_rejected_total " << rejected_ << "\n"
+      << "# HELP pyrunner_pool_ready Pre-forked children waiting for code.\n"
+      << "# TYPE pyrunner_pool_ready gauge\n"
+      << "pyrunner_pool_ready " << pool_ready << "\n"
+      << "# HELP pyrunner_pool_size Target number of pre-forked children.\n"
+      << "# TYPE pyrunner_pool_size gauge\n"
+      << "pyrunner_pool_size " << pool_size << "\n";
+  return out.str();
+}
+
+}  // namespace pyrunner

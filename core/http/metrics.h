@@ -1,0 +1,36 @@
+#pragma once
+/// Prometheus metrics of the server: requests by route and status, runs by outcome, run
+/// latency, in-flight runs, overload rejections.
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace pyrunner {
+
+class Metrics {
+ public:
+  void request(const std::string& route, int status);
+  void run_finished(const std::string& outcome, double seconds);
+  void run_started();
+  void run_ended();
+  void rejected();
+  /// The Prometheus text exposition format (version 0.0.4).
+  std::string render(int pool_ready, int pool_size) const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                                                      0.1,   0.25,  0.5,   1,    5,     30};
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, int>, long> requests_;
+  std::map<std::string, long> runs_;
+  std::array<long, kBuckets.size()> bucket_counts_{};
+  long latency_count_ = 0;
+  double latency_sum_ = 0;
+  long in_flight_ = 0;
+  long rejected_ = 0;
+};
+
+}  // namespace pyrunner

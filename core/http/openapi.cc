@@ -1,0 +1,126 @@
+#include "core/http/openapi.h"
+
+#include <nlohmann/json.hpp>
+
+#include "version.h"
+
+namespace pyrunner {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+ordered_json error_response(const char* description) {
+  return {
+      {"description", description},
+      {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+}
+
+ordered_json overload_response(const char* description) {
+  auto r = error_response(description);
+  r["headers"] = {
+      {"Retry-After",
+       {{"schema", {{"type", "integer"}}}, {"description", "Seconds to wait before retrying"}}}};
+  return r;
+}
+
+}  // namespace
+
+std::string openapi_document(const Config& config) {
+  const auto& l = config.limits;
+  ordered_json doc;
+  doc["openapi"] = "3.0.3";
+  doc["info"] = {{"title", "pyrunner"},
+                 {"version", kVersion},
+                 {"description",
+                  "Runs untrusted Python (numpy, sympy, pandas, matplotlib, scipy, scikit-learn) "
+                  "in a kernel sandbox."}};
+  ordered_json run_request = {{"type", "object"},
+                              {"required", {"code"}},
+                              {"properties",
+                               {{"code",
+                                 {{"type", "string"},
+                                  {"minLength", 1},
+                                  {"maxLength", l.max_code_bytes},
+                                  {"description", "Python source (UTF-8)"}}},
+                                {"timeout",
+                                 {{"type", "integer"},
+                                  {"minimum", 1},
+                                  {"maximum", l.max_timeout},
+                                  {"default", l.default_timeout},
+                                  {"description", "Wall-clock limit in seconds"}}},
+                                {"memory_limit",
+                                 {{"type", "integer"},
+                                  {"minimum", l.min_memory_mb},
+                                  {"maximum", l.max_memory_mb},
+                                  {"default", l.default_memory_mb},
+                                  {"description", "Memory limit in MB"}}},
+                                {"stdin",
+                                 {{"type", "string"},
+                                  {"maxLength", l.max_stdin_bytes},
+                                  {"description", "Text the program reads on standard input"}}}}}};
+  ordered_json run_result = {
+      {"type", "object"},
+      {"required",
+       {"status", "stdout", "stderr", "execution_time", "memory_used", "error", "exit_code",
+        "truncated"}},
+      {"properties",
+       {{"status",
+         {{"type", "string"}, {"enum", {"success", "error", "timeout", "memory_exceeded"}}}},
+        {"stdout", {{"type", "string"}}},
+        {"stderr", {{"type", "string"}}},
+        {"execution_time",
+         {{"type", "number"}, {"description", "Seconds of wall time of the user code"}}},
+        {"memory_used", {{"type", "number"}, {"description", "Peak memory in MB"}}},
+        {"error", {{"type", "string"}, {"nullable", true}}},
+        {"exit_code",
+         {{"type", "integer"},
+          {"nullable", true},
+          {"description", "Negative: killed by that signal"}}},
+        {"truncated", {{"type", "boolean"}}}}}};
+  doc["components"]["schemas"] = {
+      {"RunRequest", run_request},
+      {"RunResult", run_result},
+      {"Error", {{"type", "object"}, {"properties", {{"detail", {{"type", "string"}}}}}}}};
+  doc["paths"]["/run"]["post"] = {
+      {"summary", "Run Python code in the sandbox"},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"application/json", {{"schema", {{"$ref", "#/components/schemas/RunRequest"}}}}}}}}},
+      {"responses",
+       {{"200",
+         {{"description", "The run happened; its outcome is in status"},
+          {"content",
+           {{"application/json", {{"schema", {{"$ref", "#/components/schemas/RunResult"}}}}}}}}},
+        {"400", error_response("The body is not JSON")},
+        {"413", error_response("The body is larger than server.max_body_bytes")},
+        {"422", error_response("A field is missing, of the wrong type or out of range")},
+        {"429", overload_response("Every run slot is busy and the queue is full")},
+        {"503",
+         overload_response("Queued too long, shutting down, or the sandbox is unavailable")}}}};
+  doc["paths"]["/"]["get"] = {
+      {"summary", "Health and capabilities"},
+      {"responses",
+       {{"200",
+         {{"description", "Service, version, limits, libraries, isolation layers, pool"},
+          {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}}},
+        {"503",
+         {{"description", "Not able to run code now (the zygote is down)"},
+          {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}}}}}};
+  doc["paths"]["/openapi.json"]["get"] = {
+      {"summary", "This document"},
+      {"responses",
+       {{"200",
+         {{"description", "OpenAPI 3 document"},
+          {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}}}}}};
+  doc["paths"]["/metrics"]["get"] = {
+      {"summary", "Prometheus metrics"},
+      {"responses",
+       {{"200",
+         {{"description", "Prometheus text format"},
+          {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}}}};
+  return doc.dump(2);
+}
+
+}  // namespace pyrunner

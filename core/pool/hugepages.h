@@ -1,0 +1,17 @@
+#pragma once
+/// Huge pages for the zygote's heap. fork() copies one page-table entry per 4 KiB page of
+/// anonymous memory and exit() drops them again; the preloaded stack has ~130 MB of it, which
+/// made fork+exit cost ~6 ms of CPU per run here. Collapsed into 2 MiB pages, those entries are
+/// copied 512 at a time (measured: fork+exit CPU 5.8 ms -> 3.2 ms). A child's writes still copy
+/// 4 KiB at a time (the kernel splits a shared huge page on a CoW fault), so its private memory
+/// stays small.
+
+#include <cstddef>
+
+namespace pyrunner {
+
+/// MADV_HUGEPAGE + MADV_COLLAPSE (Linux 6.1+) on every private anonymous writable mapping of
+/// this process. Best effort: returns the number of bytes collapsed (0 on older kernels).
+size_t collapse_heap_to_huge_pages();
+
+}  // namespace pyrunner
