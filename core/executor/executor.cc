@@ -107,7 +107,9 @@ Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequ
     if (!out_open && !err_open && (record.present || exited)) break;
     if (exited_at && now - *exited_at > kDrainLimit) break;
     if (!exited && !timed_out && now >= deadline) {
-      syscall(SYS_pidfd_send_signal, child->pidfd.get(), SIGKILL, nullptr, 0);
+      // A kill that fails (no CAP_KILL over the run's uid) must not leave us waiting forever.
+      if (syscall(SYS_pidfd_send_signal, child->pidfd.get(), SIGKILL, nullptr, 0) != 0)
+        return Status::Sys("pidfd_send_signal(SIGKILL) at the timeout", errno);
       timed_out = true;
     }
     pollfd fds[7];

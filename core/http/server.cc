@@ -34,6 +34,7 @@ using nlohmann::ordered_json;
 
 constexpr const char* kJson = "application/json";
 constexpr auto kAcquireWait = std::chrono::seconds(5);
+constexpr const char* kNotDelivered = "send(request to child)";  // see Executor::run
 
 // httplib's own pool queues accepted connections without bound. This one blocks the accept
 // loop once `max_pending` connections wait, which leaves further clients in the kernel's
@@ -230,20 +231,23 @@ class Service {
     }
     AdmissionSlot slot(admission_);
     const auto admitted = Clock::now();
-    auto child = pool_.acquire(kAcquireWait);
-    if (!child.ok()) {
-      spdlog::error("sandbox unavailable: {}", child.status().message());
-      return reply(res, 503, detail("sandbox unavailable: " + child.status().message()), 1);
+    // A pooled child can die before it is given code (killed by the host, say); the request
+    // then never reached it, so it is safe to take another one, once.
+    Result<RunResult> result = Status::Error("not run");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto child = pool_.acquire(kAcquireWait);
+      if (!child.ok()) {
+        spdlog::error("sandbox unavailable: {}", child.status().message());
+        return reply(res, 503, detail("sandbox unavailable: " + child.status().message()), 1);
+      }
+      metrics_.run_started();
+      spdlog::debug("run: admitted and child acquired in {:.2f} ms",
+                    std::chrono::duration<double, std::milli>(Clock::now() - admitted).count());
+      result = executor_.run(std::move(child.value()), request,
+                             RunWatch{client_socket(req, local_port_), abort_fd_});
+      metrics_.run_ended();
+      if (result.ok() || result.status().message().rfind(kNotDelivered, 0) != 0) break;
     }
-    metrics_.run_started();
-    const auto started = Clock::now();
-    spdlog::debug("run: admitted and child acquired in {:.2f} ms",
-                  std::chrono::duration<double, std::milli>(started - admitted).count());
-    auto result = executor_.run(std::move(child.value()), request,
-                                RunWatch{client_socket(req, local_port_), abort_fd_});
-    metrics_.run_ended();
-    spdlog::debug("run: executed in {:.2f} ms",
-                  std::chrono::duration<double, std::milli>(Clock::now() - started).count());
     if (!result.ok()) {
       *run_status = "aborted";
       const auto& why = result.status().message();
@@ -254,7 +258,7 @@ class Service {
     }
     *run_status = std::string(outcome_status(result->outcome));
     metrics_.run_finished(*run_status,
-                          std::chrono::duration<double>(Clock::now() - started).count());
+                          std::chrono::duration<double>(Clock::now() - admitted).count());
     res.set_header("X-Run-Status", *run_status);
     reply(res, 200, result_to_json(*result));
   }
@@ -386,6 +390,21 @@ int serve_forever(const Config& config) {
   if (auto s = pool.start(); !s.ok()) {
     spdlog::critical("{}", s.message());
     return exit_code::kUnavailable;
+  }
+
+  // A canary run: a host that lets the server start but not a run (a capability, a mount or a
+  // library the sandbox needs is missing) is refused now rather than at the first request.
+  {
+    RunRequest canary{"print('ok')", "", 30, config.limits.default_memory_mb};
+    auto child = pool.acquire(std::chrono::seconds(30));
+    auto result = child.ok() ? Executor(config).run(std::move(child.value()), canary)
+                             : Result<RunResult>(child.status());
+    if (!result.ok() || result->outcome != Outcome::kSuccess) {
+      spdlog::critical("sandbox: a test run failed: {}",
+                       result.ok() ? result->stderr_text : result.status().message());
+      pool.stop();
+      return exit_code::kUnavailable;
+    }
   }
 
   httplib::Server server;

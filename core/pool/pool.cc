@@ -162,11 +162,11 @@ Result<std::unique_ptr<ReadyChild>> WarmPool::acquire(std::chrono::milliseconds 
   std::shared_ptr<Zygote> z;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (!ready_.empty()) {
+    while (!ready_.empty()) {
       auto child = std::move(ready_.front());
       ready_.pop_front();
       wake();  // the manager refills
-      return child;
+      if (!child_exited(*child)) return child;
     }
     // Nothing pre-forked (cold mode, or a burst drained the pool): spawn one now, once the
     // zygote is up.

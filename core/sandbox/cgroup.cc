@@ -2,11 +2,15 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -27,6 +31,20 @@ Status make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
     return Status::Sys("mkdir(\"" + path + "\")", errno);
   return Status::Ok();
+}
+
+// Docker and Kubernetes mount the container's own cgroup tree read-only even for a container
+// given CAP_SYS_ADMIN and a private cgroup namespace. That tree is the container's alone, so
+// pyrunner remounts it read-write rather than asking for --privileged.
+Status make_dir_writable(const std::string& path, const std::string& mount_point) {
+  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return Status::Ok();
+  if (errno != EROFS) return Status::Sys("mkdir(\"" + path + "\")", errno);
+  if (::mount(nullptr, mount_point.c_str(), nullptr,
+              MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    return Status::Sys("mkdir(\"" + path + "\") gave EROFS; mount(\"" + mount_point +
+                           "\", MS_REMOUNT|MS_BIND, rw)",
+                       errno);
+  return make_dir(path);
 }
 
 Status write_value(const std::string& path, const std::string& value) {
@@ -93,8 +111,6 @@ Status enable_v2_controllers(const std::string& dir) {
   while (in >> pid) write_file(supervisor + "/cgroup.procs", std::to_string(pid));
   return write_value(control, "+memory +pids +cpu");
 }
-
-std::atomic<unsigned long> g_run_counter{0};
 
 }  // namespace
 
@@ -171,9 +187,9 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::create(const SandboxConfig
       return Status::Error("cgroup v2 at " + base +
                            " does not offer the memory, pids and cpu controllers (delegate them to "
                            "pyrunner's cgroup)");
-    if (auto s = enable_v2_controllers(base); !s.ok()) return s.within("cgroup v2");
     const std::string parent = base + "/pyrunner";
-    if (auto s = make_dir(parent); !s.ok()) return s.within("cgroup v2");
+    if (auto s = make_dir_writable(parent, kFs); !s.ok()) return s.within("cgroup v2");
+    if (auto s = enable_v2_controllers(base); !s.ok()) return s.within("cgroup v2");
     if (auto s = enable_v2_controllers(parent); !s.ok()) return s.within("cgroup v2");
     parents.push_back(parent);
   } else if (exists(std::string(kFs) + "/memory/memory.limit_in_bytes")) {
@@ -185,7 +201,7 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::create(const SandboxConfig
         return Status::Error("cgroup v1: controller '" + std::string(controller) +
                              "' is not mounted at " + mount);
       const std::string parent = mount + "/pyrunner";
-      if (auto s = make_dir(parent); !s.ok()) return s.within("cgroup v1");
+      if (auto s = make_dir_writable(parent, mount); !s.ok()) return s.within("cgroup v1");
       parents.push_back(parent);
     }
   } else {
@@ -198,6 +214,21 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::create(const SandboxConfig
   return manager;
 }
 
+CgroupManager::CgroupManager(CgroupVersion version, std::vector<std::string> parents,
+                             const SandboxConfig& config)
+    : version_(version), parents_(std::move(parents)), config_(config) {
+  unsigned char bytes[6] = {};
+  if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+    auto seed = std::chrono::steady_clock::now().time_since_epoch().count() ^ ::getpid();
+    std::memcpy(bytes, &seed, sizeof bytes);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char b : bytes) {
+    instance_ += kHex[b >> 4];
+    instance_ += kHex[b & 15];
+  }
+}
+
 std::string CgroupManager::describe() const {
   if (version_ == CgroupVersion::kV2) return "v2 (" + parents_[0] + ")";
   return "v1 (memory, pids, cpu under " + parents_[0].substr(0, parents_[0].rfind("/memory/")) +
@@ -205,26 +236,27 @@ std::string CgroupManager::describe() const {
 }
 
 void CgroupManager::remove_stale_runs() {
+  // Run cgroups are named after a random instance id, not a pid: pyrunners in different PID
+  // namespaces share the cgroup tree, and their pids collide. A run cgroup is stale when it is
+  // empty (a dead pyrunner's runs died with it: PR_SET_PDEATHSIG) and old enough that no live
+  // instance is between creating it and moving a child in. Nothing here kills anything.
+  constexpr auto kStaleAge = std::chrono::minutes(1);
+  const auto now = std::filesystem::file_time_type::clock::now();
   for (const auto& parent : parents_) {
-    DIR* dir = ::opendir(parent.c_str());
-    if (dir == nullptr) continue;
-    std::vector<std::string> stale;
-    while (dirent* entry = ::readdir(dir)) {
-      std::string name = entry->d_name;
-      // Another live pyrunner's runs are named after its pid: leave those alone.
-      if (name.rfind("run-", 0) != 0) continue;
-      pid_t owner = static_cast<pid_t>(std::strtol(name.c_str() + 4, nullptr, 10));
-      if (owner > 0 && ::kill(owner, 0) == 0) continue;
-      stale.push_back(parent + "/" + name);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+      const std::string path = entry.path();
+      if (entry.path().filename().string().rfind("run-", 0) != 0) continue;
+      if (!read_small_file(path + "/cgroup.procs").empty()) continue;
+      auto modified = std::filesystem::last_write_time(entry.path(), ec);
+      if (ec || now - modified < kStaleAge) continue;
+      ::rmdir(path.c_str());
     }
-    ::closedir(dir);
-    for (const auto& path : stale) RunCgroup(version_, {path}).destroy();
   }
 }
 
 Result<std::unique_ptr<RunCgroup>> CgroupManager::create_run() {
-  const std::string name =
-      "run-" + std::to_string(::getpid()) + "-" + std::to_string(++g_run_counter);
+  const std::string name = "run-" + instance_ + "-" + std::to_string(++run_counter_);
   std::vector<std::string> dirs;
   for (const auto& parent : parents_) {
     dirs.push_back(parent + "/" + name);

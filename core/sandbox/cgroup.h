@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,12 +56,13 @@ class CgroupManager {
 
  private:
   CgroupManager(CgroupVersion version, std::vector<std::string> parents,
-                const SandboxConfig& config)
-      : version_(version), parents_(std::move(parents)), config_(config) {}
+                const SandboxConfig& config);
   void remove_stale_runs();
   CgroupVersion version_;
   std::vector<std::string> parents_;  // "<root>/pyrunner" per controller
   const SandboxConfig& config_;
+  std::string instance_;  // random hex: names this pyrunner's run cgroups
+  std::atomic<unsigned long> run_counter_{0};
 };
 
 }  // namespace pyrunner::sandbox

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "core/sandbox/credentials.h"
 #include "core/sandbox/environment.h"
@@ -20,12 +21,20 @@ bool die_with_parent(StepError* err) {
   return true;
 }
 
+// A session (and process group) of its own: the run inherited ours, which reaches outside its
+// PID namespace, so kill(0, SIGKILL) would have hit the pooled children sharing it.
+bool new_session(StepError* err) {
+  if (setsid() < 0) return fail(err, "sandbox/contain", "setsid()");
+  return true;
+}
+
 }  // namespace
 
 bool contain(const SandboxPlan& plan, StepError* err) {
   // The cgroup is created and joined from outside by the parent (cgroup.h); namespaces were
   // created by clone (namespaces.h). In the new namespaces, as root:
-  return reset_environment(plan, err) &&  // needs the host /proc: before the pivot
+  return new_session(err) &&
+         reset_environment(plan, err) &&  // needs the host /proc: before the pivot
          build_root(plan, err) && set_hostname(plan, err) && apply_rlimits(plan, err) &&
          // ---- privileges drop here: from now on an unprivileged uid with no capabilities ----
          drop_privileges(plan, err) &&

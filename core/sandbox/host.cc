@@ -9,11 +9,32 @@
 namespace pyrunner::sandbox {
 namespace {
 
-bool has_cap_sys_admin() {
+// The capabilities the sandbox setup uses, each for one reason.
+struct NeededCap {
+  int cap;
+  const char* name;
+  const char* why;
+};
+constexpr NeededCap kNeededCaps[] = {
+    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "namespaces, mounts, pivot_root"},
+    {CAP_SETUID, "CAP_SETUID", "switching each run to the unprivileged uid"},
+    {CAP_SETGID, "CAP_SETGID", "switching each run to the unprivileged gid"},
+    {CAP_SETPCAP, "CAP_SETPCAP", "emptying each run's capability bounding set"},
+    {CAP_KILL, "CAP_KILL", "killing a run (another uid) at its timeout"},
+};
+
+// "" when every needed capability is effective, else the missing ones with their reasons.
+std::string missing_capabilities() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return false;
-  return (data[0].effective & (1u << CAP_SYS_ADMIN)) != 0;
+  if (syscall(SYS_capget, &header, data) != 0) return "capget failed";
+  std::string missing;
+  for (const auto& c : kNeededCaps) {
+    if ((data[c.cap / 32].effective & (1u << (c.cap % 32))) == 0) {
+      missing += std::string(missing.empty() ? "" : ", ") + c.name + " (" + c.why + ")";
+    }
+  }
+  return missing;
 }
 
 Status make_dirs(const std::string& path) {
@@ -30,11 +51,10 @@ Status make_dirs(const std::string& path) {
 
 Result<HostSandbox> prepare_host(const Config& config) {
   HostSandbox host;
-  if (!has_cap_sys_admin()) {
-    return Status::Error(
-        "sandbox: namespaces: pyrunner needs CAP_SYS_ADMIN (run it as root, or in a container with "
-        "the capabilities listed in deploy/README.md) to create the per-run mount, PID and network "
-        "namespaces");
+  if (std::string missing = missing_capabilities(); !missing.empty()) {
+    return Status::Error("sandbox: capabilities: pyrunner is missing " + missing +
+                         ". Run it as root, or in a container with the capabilities listed in "
+                         "deploy/README.md");
   }
   if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) {
     return Status::Error(

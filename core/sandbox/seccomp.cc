@@ -70,6 +70,8 @@ constexpr Denied kDenied[] = {
     {"name_to_handle_at", "pairs with open_by_handle_at"},
     {"lookup_dcookie", "kernel internals"},
     {"fanotify_init", "filesystem-wide monitoring"},
+    {"inotify_init", "watching shared read-only files reveals other runs' activity"},
+    {"inotify_init1", "watching shared read-only files reveals other runs' activity"},
     {"vhangup", "terminal control"},
     {"iopl", "raw port I/O"},
     {"ioperm", "raw port I/O"},

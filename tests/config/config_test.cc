@@ -1,0 +1,117 @@
+#include "core/config/config.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "support/harness.h"
+
+using pyrunner::Config;
+using pyrunner::parse_config;
+
+namespace {
+
+std::string rejection(const std::string& yaml) {
+  auto result = parse_config(yaml, "test.yaml");
+  REQUIRE_FALSE(result.ok());
+  return result.status().message();
+}
+
+}  // namespace
+
+TEST_CASE("the documented default config equals the built-in defaults", "[config]") {
+  std::ifstream in(pyrunner::testing::source_path("config/pyrunner.yaml"));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto loaded = parse_config(text.str(), "config/pyrunner.yaml");
+  REQUIRE(loaded.ok());
+  const Config defaults;
+  const Config& c = loaded.value();
+  CHECK(c.limits.default_timeout == defaults.limits.default_timeout);
+  CHECK(c.limits.max_timeout == defaults.limits.max_timeout);
+  CHECK(c.limits.default_memory_mb == defaults.limits.default_memory_mb);
+  CHECK(c.limits.min_memory_mb == defaults.limits.min_memory_mb);
+  CHECK(c.limits.max_memory_mb == defaults.limits.max_memory_mb);
+  CHECK(c.limits.max_output_bytes == defaults.limits.max_output_bytes);
+  CHECK(c.limits.max_code_bytes == defaults.limits.max_code_bytes);
+  CHECK(c.limits.max_stdin_bytes == defaults.limits.max_stdin_bytes);
+  CHECK(c.python.interpreter == defaults.python.interpreter);
+  CHECK(c.python.module_paths == defaults.python.module_paths);
+  CHECK(c.python.preload == defaults.python.preload);
+  CHECK(c.sandbox.tmp_size_mb == defaults.sandbox.tmp_size_mb);
+  CHECK(c.sandbox.pids_max == defaults.sandbox.pids_max);
+  CHECK(c.sandbox.cpu_cores == defaults.sandbox.cpu_cores);
+  CHECK(c.sandbox.max_open_files == defaults.sandbox.max_open_files);
+  CHECK(c.sandbox.max_file_size_mb == defaults.sandbox.max_file_size_mb);
+  CHECK(c.sandbox.uid == defaults.sandbox.uid);
+  CHECK(c.sandbox.gid == defaults.sandbox.gid);
+  CHECK(c.sandbox.cgroup_root == defaults.sandbox.cgroup_root);
+  CHECK(c.sandbox.allow_degraded == defaults.sandbox.allow_degraded);
+  CHECK(c.sandbox.root_dir == defaults.sandbox.root_dir);
+  CHECK(c.sandbox.readonly_paths == defaults.sandbox.readonly_paths);
+  CHECK(c.policy.enabled == defaults.policy.enabled);
+  CHECK(c.policy.allowed_modules == defaults.policy.allowed_modules);
+  CHECK(c.policy.denied_builtins == defaults.policy.denied_builtins);
+  CHECK(c.server.host == defaults.server.host);
+  CHECK(c.server.port == defaults.server.port);
+  CHECK(c.server.max_concurrent_runs == defaults.server.max_concurrent_runs);
+  CHECK(c.server.max_queue == defaults.server.max_queue);
+  CHECK(c.server.queue_timeout == defaults.server.queue_timeout);
+  CHECK(c.server.max_body_bytes == defaults.server.max_body_bytes);
+  CHECK(c.server.cors_origins == defaults.server.cors_origins);
+  CHECK(c.server.shutdown_grace == defaults.server.shutdown_grace);
+  CHECK(c.server.threads == defaults.server.threads);
+  CHECK(c.pool.enabled == defaults.pool.enabled);
+  CHECK(c.pool.size == defaults.pool.size);
+}
+
+TEST_CASE("an empty config keeps every default", "[config]") {
+  auto c = parse_config("", "empty.yaml");
+  REQUIRE(c.ok());
+  CHECK(c->limits.max_timeout == 300);
+  CHECK(c->source == "empty.yaml");
+}
+
+TEST_CASE("values are read into their keys", "[config]") {
+  auto c = parse_config("limits:\n  max_timeout: 60\npolicy:\n  enabled: false\npool:\n  size: 2\n",
+                        "x");
+  REQUIRE(c.ok());
+  CHECK(c->limits.max_timeout == 60);
+  CHECK_FALSE(c->policy.enabled);
+  CHECK(c->pool.size == 2);
+}
+
+TEST_CASE("config rejections name the key and the reason", "[config]") {
+  CHECK(rejection("limit:\n  max_timeout: 5\n") == "limit: unknown section");
+  CHECK(rejection("limits:\n  max_timout: 5\n") == "limits.max_timout: unknown key");
+  CHECK(rejection("limits:\n  max_timeout: soon\n") ==
+        "limits.max_timeout: invalid value 'soon' (line 2)");
+  CHECK(rejection("limits:\n  max_timeout: 0\n") ==
+        "limits.max_timeout: must be between 1 and 3600 (got 0)");
+  CHECK(rejection("limits:\n  default_timeout: 100\n  max_timeout: 50\n") ==
+        "limits.default_timeout: must not exceed limits.max_timeout");
+  CHECK(rejection("limits:\n  min_memory_mb: 600\n") ==
+        "limits.default_memory_mb: must be between limits.min_memory_mb and limits.max_memory_mb");
+  CHECK(rejection("policy:\n  enabled: maybe\n") ==
+        "policy.enabled: invalid value 'maybe' (line 2)");
+  CHECK(rejection("python:\n  interpreter: python3\n") ==
+        "python.interpreter: must be an absolute path (got 'python3')");
+  CHECK(rejection("sandbox:\n  readonly_paths: [/usr/../etc]\n") ==
+        "sandbox.readonly_paths: '/usr/../etc' must be an absolute path without '..'");
+  CHECK(rejection("sandbox:\n  cgroup_root: /tmp/x\n") ==
+        "sandbox.cgroup_root: must be 'auto' or a path under /sys/fs/cgroup");
+  CHECK(rejection("sandbox:\n  cpu_cores: 0\n") ==
+        "sandbox.cpu_cores: must be above 0 and at most 1024");
+  CHECK(rejection("server:\n  port: 70000\n") ==
+        "server.port: must be between 0 and 65535 (got 70000)");
+  CHECK(rejection("pool: [1, 2]\n") == "pool: must be a mapping");
+  CHECK(rejection("- a\n- b\n") == "top level: must be a mapping of sections");
+  CHECK(rejection("limits: {max_timeout: [1\n").rfind("invalid YAML at line", 0) == 0);
+}
+
+TEST_CASE("load_config reports an unreadable file", "[config]") {
+  auto c = pyrunner::load_config("/nonexistent/pyrunner.yaml");
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message() ==
+        "config: cannot read '/nonexistent/pyrunner.yaml': ENOENT (No such file or directory)");
+}

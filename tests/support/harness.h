@@ -1,0 +1,88 @@
+#pragma once
+// Test support: run the real binary, start a real server on a free loopback port.
+
+#include <sys/types.h>
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pyrunner::testing {
+
+/// build/pyrunner and the source tree, as compiled into the test binary.
+std::string binary();
+std::string source_path(const std::string& relative);
+
+struct ProcessResult {
+  int exit_code = -1;  // negative: killed by that signal
+  std::string out, err;
+};
+
+/// Runs `args` (args[0] is a path) with `input` on stdin, extra "KEY=value" environment.
+ProcessResult run_process(const std::vector<std::string>& args, const std::string& input = "",
+                          const std::vector<std::string>& env = {}, int timeout_s = 120);
+
+/// `pyrunner run <extra...> -` with `code` on stdin; stdout parsed as JSON (null if not JSON).
+struct CliRun {
+  ProcessResult process;
+  nlohmann::json result;
+};
+CliRun run_code(const std::string& code, const std::vector<std::string>& extra = {},
+                const std::vector<std::string>& env = {});
+
+/// A file in a fresh temporary directory, removed with the object.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& contents, const std::string& name = "file");
+  ~TempFile();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_, path_;
+};
+
+/// A config file: YAML text, typically `policy: {enabled: false}`.
+inline TempFile config_file(const std::string& yaml) { return TempFile(yaml, "pyrunner.yaml"); }
+
+struct HttpResponse {
+  int status = 0;  // 0: no answer (connection failed)
+  std::string body;
+  std::map<std::string, std::string> headers;
+  nlohmann::json json() const;
+};
+
+/// `pyrunner serve --port 0` with optional config; waits for "listening on", knows the port.
+class TestServer {
+ public:
+  explicit TestServer(const std::string& config_yaml = "",
+                      const std::vector<std::string>& env = {});
+  ~TestServer();
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  HttpResponse get(const std::string& path) const;
+  HttpResponse post(const std::string& path, const std::string& body,
+                    const std::string& content_type = "application/json") const;
+  /// POST /run with {"code": code} plus `fields`; the parsed result.
+  HttpResponse run(const std::string& code, nlohmann::json fields = nlohmann::json::object()) const;
+  /// Sends SIGTERM and waits; returns the exit code.
+  int terminate();
+  /// Everything the server logged so far.
+  std::string log() const;
+
+ private:
+  std::unique_ptr<TempFile> config_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int stderr_fd_ = -1;
+  std::thread reader_;
+  mutable std::mutex mutex_;
+  std::string log_;
+};
+
+}  // namespace pyrunner::testing
