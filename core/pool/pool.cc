@@ -5,6 +5,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/sandbox/plan.h"
+
 namespace pyrunner {
 namespace {
 
@@ -50,7 +52,8 @@ std::shared_ptr<Zygote> WarmPool::zygote() const {
 }
 
 bool WarmPool::start_zygote() {
-  auto started = Zygote::start(config_path_, !config_.pool.enabled);
+  auto started = Zygote::start(config_path_, !config_.pool.enabled,
+                               sandbox::matplotlib_cache_dir(config_.sandbox));
   std::lock_guard<std::mutex> lock(mutex_);
   started_once_ = true;
   if (!started.ok()) {

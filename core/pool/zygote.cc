@@ -142,7 +142,8 @@ int zygote_main(const std::string& config_path, int channel, bool cold) {
   return 0;  // the server closed the channel
 }
 
-Result<std::unique_ptr<Zygote>> Zygote::start(const std::string& config_path, bool cold) {
+Result<std::unique_ptr<Zygote>> Zygote::start(const std::string& config_path, bool cold,
+                                              const std::string& font_cache) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return Status::Sys("socketpair(zygote)", errno);
@@ -156,7 +157,7 @@ Result<std::unique_ptr<Zygote>> Zygote::start(const std::string& config_path, bo
   std::vector<std::string> env = sandbox::sandbox_environment();
   for (auto& e : env) {
     // The zygote keeps matplotlib's font cache across restarts instead of rebuilding it in /tmp.
-    if (e.rfind("MPLCONFIGDIR=", 0) == 0) e = "MPLCONFIGDIR=/run/pyrunner/matplotlib";
+    if (e.rfind("MPLCONFIGDIR=", 0) == 0) e = "MPLCONFIGDIR=" + font_cache;
   }
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());

@@ -29,7 +29,9 @@ int zygote_main(const std::string& config_path, int channel_fd, bool cold);
 class Zygote : public Spawner {
  public:
   /// Starts `self_exe zygote` from a clean exec and waits for READY (the preload takes ~1-2 s).
-  static Result<std::unique_ptr<Zygote>> start(const std::string& config_path, bool cold);
+  /// `font_cache`: matplotlib's (host) cache directory, the zygote's MPLCONFIGDIR.
+  static Result<std::unique_ptr<Zygote>> start(const std::string& config_path, bool cold,
+                                               const std::string& font_cache);
   ~Zygote() override;
 
   Result<SpawnedChild> spawn(const ChildChannels& ends) override;

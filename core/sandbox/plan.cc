@@ -37,6 +37,10 @@ std::vector<std::string> sandbox_environment() {
   };
 }
 
+std::string matplotlib_cache_dir(const SandboxConfig& config) {
+  return config.root_dir.substr(0, config.root_dir.rfind('/')) + "/matplotlib";
+}
+
 Result<SandboxPlan> build_plan(const Config& config) {
   const auto& sc = config.sandbox;
   SandboxPlan plan;
@@ -58,6 +62,10 @@ Result<SandboxPlan> build_plan(const Config& config) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) continue;  // optional: not every host has every file
     plan.binds.push_back({path, plan.root + path, S_ISDIR(st.st_mode), false});
+  }
+  const std::string font_cache = matplotlib_cache_dir(sc);
+  if (struct stat st; ::stat(font_cache.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    plan.binds.push_back({font_cache, plan.root + kMatplotlibCacheMount, true, false});
   }
   for (const char* link : kRootLinks) {
     char target[PATH_MAX];

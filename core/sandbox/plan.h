@@ -55,4 +55,10 @@ Result<SandboxPlan> build_plan(const Config& config);
 /// The environment every run sees (and the warm zygote is started with).
 std::vector<std::string> sandbox_environment();
 
+/// Host directory holding matplotlib's font cache, next to sandbox.root_dir. Building the cache
+/// takes ~1.5 s, so it is built once per boot on the host (host.cc) and shown read-only to
+/// runs at kMatplotlibCacheMount; the runner copies it into the run's writable MPLCONFIGDIR.
+std::string matplotlib_cache_dir(const SandboxConfig& config);
+inline constexpr const char* kMatplotlibCacheMount = "/var/cache/matplotlib";
+
 }  // namespace pyrunner::sandbox

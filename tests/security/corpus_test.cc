@@ -145,7 +145,7 @@ TEST_CASE("no escape through `pyrunner run` with the policy off", "[security]") 
     }
     if (a.runs_differ) CHECK(outputs.size() == static_cast<size_t>(a.runs));
   }
-  CHECK(leaked_run_cgroups().empty());
+  CHECK(leaked_run_cgroups() == std::vector<std::string>{});
 }
 
 TEST_CASE("no escape through `serve` with the warm pool on", "[security][serve]") {
@@ -167,5 +167,5 @@ TEST_CASE("no escape through `serve` with the warm pool on", "[security][serve]"
   }
   CHECK(server.run("print(1)").json()["status"] == "success");
   CHECK(server.terminate() == 0);
-  CHECK(leaked_run_cgroups().empty());
+  CHECK(leaked_run_cgroups() == std::vector<std::string>{});
 }
