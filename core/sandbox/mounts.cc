@@ -97,6 +97,16 @@ bool build_root(const SandboxPlan& plan, StepError* err) {
   // A fresh /proc for the run's PID namespace: it lists only the run's own processes.
   if (mount("proc", plan.proc_dir.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
     return fail(err, kStep, "mount(\"proc\", \"%s\")", plan.proc_dir.c_str());
+  for (const auto& path : plan.proc_hidden) {
+    if (mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      return fail(err, kStep, "mount(\"/dev/null\", \"%s\", MS_BIND)", path.c_str());
+  }
+  for (const auto& path : plan.proc_readonly) {
+    if (mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+        mount(nullptr, path.c_str(), nullptr,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+      return fail(err, kStep, "mount(\"%s\", MS_BIND|MS_RDONLY)", path.c_str());
+  }
 
   if (syscall(SYS_pivot_root, plan.root.c_str(), plan.old_root.c_str()) != 0)
     return fail(err, kStep, "pivot_root(\"%s\", \"%s\")", plan.root.c_str(), plan.old_root.c_str());

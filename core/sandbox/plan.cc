@@ -14,6 +14,12 @@ namespace {
 constexpr const char* kRootLinks[] = {"/bin", "/lib", "/lib64", "/sbin", "/lib32", "/libx32"};
 // The only device nodes a run sees: sinks and sources of bytes, nothing that reaches hardware.
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom"};
+// /proc entries that describe the host kernel rather than the run: covered (as container
+// runtimes do), although uid 65534 without capabilities could not use most of them anyway.
+constexpr const char* kProcHidden[] = {"kcore",      "keys",          "key-users",
+                                       "timer_list", "sched_debug",   "kallsyms",
+                                       "kmsg",       "sysrq-trigger", "latency_stats"};
+constexpr const char* kProcReadonly[] = {"sys", "irq", "bus", "fs"};
 
 }  // namespace
 
@@ -83,6 +89,14 @@ Result<SandboxPlan> build_plan(const Config& config) {
   plan.shm_dir = plan.dev_dir + "/shm";
   plan.proc_dir = plan.root + "/proc";
   plan.mkdirs = {plan.tmp_dir, plan.dev_dir, plan.proc_dir, plan.old_root};
+  for (const char* name : kProcHidden) {
+    if (::access((std::string("/proc/") + name).c_str(), F_OK) == 0)
+      plan.proc_hidden.push_back(plan.proc_dir + "/" + name);
+  }
+  for (const char* name : kProcReadonly) {
+    if (::access((std::string("/proc/") + name).c_str(), F_OK) == 0)
+      plan.proc_readonly.push_back(plan.proc_dir + "/" + name);
+  }
   for (const char* dev : kDevices) {
     plan.binds.push_back({std::string("/dev/") + dev, plan.dev_dir + "/" + dev, false, true});
   }

@@ -31,11 +31,13 @@ struct SandboxPlan {
   std::string root_tmpfs_opts;   // "size=...,mode=0755"
   std::vector<BindMount> binds;  // read-only views of what Python needs, and /dev nodes
   std::vector<Symlink> symlinks;
-  std::vector<std::string> mkdirs;  // mount points created in the new root
-  std::string tmp_dir, tmp_opts;    // private /tmp
-  std::string dev_dir, dev_opts;    // minimal /dev
-  std::string shm_dir;              // /dev/shm, same size as /tmp
-  std::string proc_dir;             // fresh /proc of the run's PID namespace
+  std::vector<std::string> mkdirs;         // mount points created in the new root
+  std::string tmp_dir, tmp_opts;           // private /tmp
+  std::string dev_dir, dev_opts;           // minimal /dev
+  std::string shm_dir;                     // /dev/shm, same size as /tmp
+  std::string proc_dir;                    // fresh /proc of the run's PID namespace
+  std::vector<std::string> proc_hidden;    // /proc files covered by /dev/null
+  std::vector<std::string> proc_readonly;  // /proc directories made read-only
   std::string hostname = "pyrunner";
 
   uid_t uid;
