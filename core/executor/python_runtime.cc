@@ -85,19 +85,7 @@ def _json_string(text):
 
 _policy = None
 
-def _font_cache(source):
-    # matplotlib wants a writable MPLCONFIGDIR and rebuilds its font list (~1.5 s) when the
-    # directory is empty: start from the host's read-only copy. Preloaded, it has its list.
-    target = os.environ.get("MPLCONFIGDIR")
-    if "matplotlib" in sys.modules or not target or not os.path.isdir(source):
-        return
-    os.makedirs(target, exist_ok=True)
-    for name in os.listdir(source):
-        if name.endswith(".json"):
-            with open(os.path.join(source, name), "rb") as src, open(os.path.join(target, name), "wb") as dst:
-                dst.write(src.read())
-
-def prepare(policy_enabled, allowed, denied, env, module_paths, font_cache):
+def prepare(policy_enabled, allowed, denied, env, module_paths):
     """Everything that does not depend on the code, done before the child says it is ready:
     for a forked child this is also where most copy-on-write faults happen, off the request path."""
     global _policy
@@ -106,7 +94,6 @@ def prepare(policy_enabled, allowed, denied, env, module_paths, font_cache):
     sys.path.extend(module_paths)
     sys.argv = [FILENAME]
     _policy = (bool(policy_enabled), frozenset(allowed), frozenset(denied))
-    _font_cache(font_cache)
     warm = compile("import sys", FILENAME, "exec", 0x400, dont_inherit=True)  # PyCF_ONLY_AST
     check_policy(warm, allowed, denied)
     compile(warm, FILENAME, "exec", dont_inherit=True)
@@ -288,9 +275,9 @@ void PythonRuntime::after_fork_child() { PyOS_AfterFork_Child(); }
 Status PythonRuntime::prepare_run() const {
   const auto& c = *config_;
   PyObject* args = Py_BuildValue(
-      "(NNNNNs)", PyBool_FromLong(c.policy.enabled), string_list(c.policy.allowed_modules),
+      "(NNNNN)", PyBool_FromLong(c.policy.enabled), string_list(c.policy.allowed_modules),
       string_list(c.policy.denied_builtins), string_list(sandbox::sandbox_environment()),
-      string_list(c.python.module_paths), sandbox::kMatplotlibCacheMount);
+      string_list(c.python.module_paths));
   PyObject* result =
       args ? PyObject_CallObject(static_cast<PyObject*>(runner_prepare_), args) : nullptr;
   Py_XDECREF(args);

@@ -83,7 +83,11 @@ class BoundedTaskQueue : public httplib::TaskQueue {
   bool shutdown_ = false;
 };
 
-std::string detail(const std::string& text) { return ordered_json{{"detail", text}}.dump(); }
+// Replace invalid UTF-8 (a path or a parse error quoting the body): dump() would throw.
+std::string detail(const std::string& text) {
+  return ordered_json{{"detail", text}}.dump(-1, ' ', false,
+                                             ordered_json::error_handler_t::replace);
+}
 
 std::string numeric_host(const sockaddr_storage& addr, socklen_t len, int* port) {
   char host[NI_MAXHOST], serv[NI_MAXSERV];

@@ -120,6 +120,8 @@ int zygote_main(const std::string& config_path, int channel, bool cold) {
                                      " threads running; forking would be unsafe");
     }
   }
+  // Preloaded matplotlib already has its font list: warm runs need no copy of it in /tmp.
+  if (warm) plan->tmp_seeds.clear();
   ChildSpec spec{&plan.value(), &config.value(), warm ? &*warm : nullptr};
   if (!send_message(channel, "READY", nullptr, 0)) return 1;
 

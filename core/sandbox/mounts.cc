@@ -64,6 +64,32 @@ bool bind(const BindMount& b, StepError* err) {
   return true;
 }
 
+// Copies a host file into the new /tmp, owned by the run's uid (read/write syscalls only).
+bool seed_file(const char* source, const char* target, uid_t uid, gid_t gid, StepError* err) {
+  if (!make_parent_dirs(target, err)) return false;
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", target);
+  *strrchr(dir, '/') = '\0';
+  if (chown(dir, uid, gid) != 0) return fail(err, kStep, "chown(\"%s\")", dir);
+  int in = open(source, O_RDONLY | O_CLOEXEC);
+  if (in < 0) return true;  // the cache is an optimisation: a run without it is only slower
+  int out = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    close(in);
+    return fail(err, kStep, "open(\"%s\", O_CREAT)", target);
+  }
+  char buf[16384];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0) {
+    if (write(out, buf, static_cast<size_t>(n)) != n) break;
+  }
+  close(in);
+  bool ok = fchown(out, uid, gid) == 0;
+  close(out);
+  if (!ok) return fail(err, kStep, "fchown(\"%s\")", target);
+  return true;
+}
+
 }  // namespace
 
 bool build_root(const SandboxPlan& plan, StepError* err) {
@@ -94,6 +120,9 @@ bool build_root(const SandboxPlan& plan, StepError* err) {
   // Private /tmp: size-limited, and its pages count against the run's memory cgroup.
   if (!mount_tmpfs(plan.tmp_dir.c_str(), plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV, err))
     return false;
+  for (const auto& seed : plan.tmp_seeds) {
+    if (!seed_file(seed.source.c_str(), seed.target.c_str(), plan.uid, plan.gid, err)) return false;
+  }
   // A fresh /proc for the run's PID namespace: it lists only the run's own processes.
   if (mount("proc", plan.proc_dir.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
     return fail(err, kStep, "mount(\"proc\", \"%s\")", plan.proc_dir.c_str());

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "core/sandbox/seccomp.h"
 #include "core/util/fd.h"
 
@@ -16,9 +18,9 @@ constexpr const char* kRootLinks[] = {"/bin", "/lib", "/lib64", "/sbin", "/lib32
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom"};
 // /proc entries that describe the host kernel rather than the run: covered (as container
 // runtimes do), although uid 65534 without capabilities could not use most of them anyway.
-constexpr const char* kProcHidden[] = {"kcore",      "keys",          "key-users",
-                                       "timer_list", "sched_debug",   "kallsyms",
-                                       "kmsg",       "sysrq-trigger", "latency_stats"};
+// Only world-readable ones: covering a root-only file would make it openable (and empty).
+constexpr const char* kProcHidden[] = {"keys",        "key-users", "timer_list",
+                                       "sched_debug", "kallsyms",  "latency_stats"};
 constexpr const char* kProcReadonly[] = {"sys", "irq", "bus", "fs"};
 
 }  // namespace
@@ -33,7 +35,7 @@ std::vector<std::string> sandbox_environment() {
       "PYTHONIOENCODING=utf-8",
       "PYTHONDONTWRITEBYTECODE=1",
       "MPLBACKEND=Agg",  // no display in the sandbox
-      "MPLCONFIGDIR=/tmp/.matplotlib",
+      "MPLCONFIGDIR=/tmp" + std::string(kMatplotlibConfigInTmp),
       // One BLAS/OpenMP thread: forking with live BLAS threads deadlocks, and a run is
       // limited to one core anyway.
       "OPENBLAS_NUM_THREADS=1",
@@ -69,10 +71,6 @@ Result<SandboxPlan> build_plan(const Config& config) {
     if (::stat(path.c_str(), &st) != 0) continue;  // optional: not every host has every file
     plan.binds.push_back({path, plan.root + path, S_ISDIR(st.st_mode), false});
   }
-  const std::string font_cache = matplotlib_cache_dir(sc);
-  if (struct stat st; ::stat(font_cache.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    plan.binds.push_back({font_cache, plan.root + kMatplotlibCacheMount, true, false});
-  }
   for (const char* link : kRootLinks) {
     char target[PATH_MAX];
     ssize_t n = ::readlink(link, target, sizeof target - 1);
@@ -89,6 +87,14 @@ Result<SandboxPlan> build_plan(const Config& config) {
   plan.shm_dir = plan.dev_dir + "/shm";
   plan.proc_dir = plan.root + "/proc";
   plan.mkdirs = {plan.tmp_dir, plan.dev_dir, plan.proc_dir, plan.old_root};
+  // matplotlib's font list, built once on the host (host.cc), copied into each run's /tmp.
+  const std::string font_cache = matplotlib_cache_dir(sc);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(font_cache, ec)) {
+    if (entry.path().extension() != ".json") continue;
+    plan.tmp_seeds.push_back({entry.path(), plan.tmp_dir + kMatplotlibConfigInTmp + "/" +
+                                                entry.path().filename().string()});
+  }
   for (const char* name : kProcHidden) {
     if (::access((std::string("/proc/") + name).c_str(), F_OK) == 0)
       plan.proc_hidden.push_back(plan.proc_dir + "/" + name);

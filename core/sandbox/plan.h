@@ -31,8 +31,12 @@ struct SandboxPlan {
   std::string root_tmpfs_opts;   // "size=...,mode=0755"
   std::vector<BindMount> binds;  // read-only views of what Python needs, and /dev nodes
   std::vector<Symlink> symlinks;
-  std::vector<std::string> mkdirs;         // mount points created in the new root
-  std::string tmp_dir, tmp_opts;           // private /tmp
+  std::vector<std::string> mkdirs;  // mount points created in the new root
+  std::string tmp_dir, tmp_opts;    // private /tmp
+  struct Seed {
+    std::string source, target;  // host file -> path in the new /tmp
+  };
+  std::vector<Seed> tmp_seeds;             // files a run finds in /tmp (matplotlib's font list)
   std::string dev_dir, dev_opts;           // minimal /dev
   std::string shm_dir;                     // /dev/shm, same size as /tmp
   std::string proc_dir;                    // fresh /proc of the run's PID namespace
@@ -58,9 +62,9 @@ Result<SandboxPlan> build_plan(const Config& config);
 std::vector<std::string> sandbox_environment();
 
 /// Host directory holding matplotlib's font cache, next to sandbox.root_dir. Building the cache
-/// takes ~1.5 s, so it is built once per boot on the host (host.cc) and shown read-only to
-/// runs at kMatplotlibCacheMount; the runner copies it into the run's writable MPLCONFIGDIR.
+/// takes ~1.5 s, so it is built once per boot on the host (host.cc) and copied into each cold
+/// run's /tmp (a run's MPLCONFIGDIR must be writable).
 std::string matplotlib_cache_dir(const SandboxConfig& config);
-inline constexpr const char* kMatplotlibCacheMount = "/var/cache/matplotlib";
+inline constexpr const char* kMatplotlibConfigInTmp = "/.matplotlib";
 
 }  // namespace pyrunner::sandbox

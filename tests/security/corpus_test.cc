@@ -128,6 +128,7 @@ TEST_CASE("the corpus covers every attack category", "[security]") {
 
 TEST_CASE("no escape through `pyrunner run` with the policy off", "[security]") {
   auto config = config_file(kPolicyOff);
+  const auto cgroups_before = run_cgroups();
   for (const auto& a : load_corpus()) {
     std::set<std::string> outputs;
     BusyHost busy(a.concurrent_activity);
@@ -145,10 +146,11 @@ TEST_CASE("no escape through `pyrunner run` with the policy off", "[security]") 
     }
     if (a.runs_differ) CHECK(outputs.size() == static_cast<size_t>(a.runs));
   }
-  CHECK(leaked_run_cgroups() == std::vector<std::string>{});
+  CHECK(leaked_run_cgroups(cgroups_before) == std::vector<std::string>{});
 }
 
 TEST_CASE("no escape through `serve` with the warm pool on", "[security][serve]") {
+  const auto cgroups_before = run_cgroups();
   TestServer server(kPolicyOff, {kSecret});
   for (const auto& a : load_corpus()) {
     std::set<std::string> outputs;
@@ -167,5 +169,5 @@ TEST_CASE("no escape through `serve` with the warm pool on", "[security][serve]"
   }
   CHECK(server.run("print(1)").json()["status"] == "success");
   CHECK(server.terminate() == 0);
-  CHECK(leaked_run_cgroups() == std::vector<std::string>{});
+  CHECK(leaked_run_cgroups(cgroups_before) == std::vector<std::string>{});
 }

@@ -37,19 +37,27 @@ std::vector<std::string> stray_processes(unsigned uid) {
   return found;
 }
 
-std::vector<std::string> leaked_run_cgroups() {
+std::set<std::string> run_cgroups() {
+  std::set<std::string> found;
+  for (const char* parent : {"/sys/fs/cgroup/memory/pyrunner", "/sys/fs/cgroup/pids/pyrunner",
+                             "/sys/fs/cgroup/cpu/pyrunner", "/sys/fs/cgroup/pyrunner"}) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+      if (entry.path().filename().string().rfind("run-", 0) == 0) found.insert(entry.path());
+    }
+  }
+  return found;
+}
+
+std::vector<std::string> leaked_run_cgroups(const std::set<std::string>& before) {
   std::vector<std::string> found;
   for (int attempt = 0; attempt < 100; ++attempt) {
     found.clear();
-    for (const char* parent : {"/sys/fs/cgroup/memory/pyrunner", "/sys/fs/cgroup/pids/pyrunner",
-                               "/sys/fs/cgroup/cpu/pyrunner", "/sys/fs/cgroup/pyrunner"}) {
-      std::error_code ec;
-      for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
-        if (entry.path().filename().string().rfind("run-", 0) != 0) continue;
-        std::ifstream procs(entry.path() / "cgroup.procs");
-        std::string pid;
-        if (!(procs >> pid)) found.push_back(entry.path());
-      }
+    for (const auto& path : run_cgroups()) {
+      if (before.count(path)) continue;
+      std::ifstream procs(path + "/cgroup.procs");
+      std::string pid;
+      if (!(procs >> pid)) found.push_back(path);
     }
     if (found.empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

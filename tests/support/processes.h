@@ -1,6 +1,7 @@
 #pragma once
 // What is left on the host after runs: for tests that assert that a run leaves nothing behind.
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -10,9 +11,13 @@ namespace pyrunner::testing {
 /// waiting for code are; a daemon a run left behind is not). "pid comm" each.
 std::vector<std::string> stray_processes(unsigned uid = 65534);
 
-/// Run cgroups with no process in them. A live server's cgroups hold its waiting children, so
-/// once runs are over any empty one leaked. Polls briefly: the reaper removes them just after
-/// the answer.
-std::vector<std::string> leaked_run_cgroups();
+/// Every run cgroup directory on the host now.
+std::set<std::string> run_cgroups();
+
+/// Run cgroups that are not in `before` and have no process in them: a live server's cgroups
+/// hold its waiting children, so once runs are over such a cgroup leaked. Polls briefly, since
+/// the reaper removes a run's cgroup just after the answer. (Comparing with `before` keeps
+/// leftovers of servers killed outside the test from counting.)
+std::vector<std::string> leaked_run_cgroups(const std::set<std::string>& before);
 
 }  // namespace pyrunner::testing
