@@ -16,7 +16,7 @@ constexpr int kRunnerBroken = 120;
 // The runner: everything that happens around the user's code, in Python because it is about
 // Python objects (streams, exceptions, RNGs). check_policy comes from policy.cc.
 constexpr const char* kRunnerSource = R"PY(
-import builtins, io, os, sys, time
+import atexit, builtins, io, os, sys, time
 
 # Only what every run needs is imported here: a cold run pays for each import. traceback and
 # linecache are imported when there is an exception to print.
@@ -89,6 +89,9 @@ def prepare(policy_enabled, allowed, denied, env, module_paths):
     """Everything that does not depend on the code, done before the child says it is ready:
     for a forked child this is also where most copy-on-write faults happen, off the request path."""
     global _policy
+    # Exit handlers the preloaded libraries registered in the zygote would run after every
+    # run for nothing (the process is about to _exit): only the program's own run.
+    atexit._clear()
     _environ(env)
     _streams()
     sys.path.extend(module_paths)
@@ -150,10 +153,10 @@ def main(code, record_fd):
         exit_code, error = 1, _last_line(exc)
         _print_exception(exc, source)
     try:
-        if "threading" in sys.modules:
-            sys.modules["threading"]._shutdown()  # wait for non-daemon threads, as python3 does
-        import atexit
-        atexit._run_exitfuncs()
+        threading = sys.modules.get("threading")
+        if threading is not None and threading.active_count() > 1:
+            threading._shutdown()  # wait for non-daemon threads, as python3 does
+        atexit._run_exitfuncs()  # the program's own: prepare() dropped the preload's
     except BaseException:
         pass
     for stream in (sys.stdout, sys.stderr):
@@ -175,6 +178,36 @@ def main(code, record_fd):
     except OSError:
         pass
     os._exit(exit_code)
+)PY";
+
+// Exercises the preloaded libraries once in the zygote, so that their lazy imports and
+// first-use caches are filled before any fork instead of in every run. Best effort.
+constexpr const char* kWarmUpSource = R"PY(
+import io, sys
+_m = sys.modules
+try:
+    if "numpy" in _m:
+        np = _m["numpy"]
+        a = np.arange(100.0).reshape(10, 10)
+        str(a @ a); a.mean(); a.std(); a.cumsum(); np.linalg.inv(a + np.eye(10)); np.random.rand(3)
+    if "pandas" in _m:
+        pd = _m["pandas"]
+        df = pd.DataFrame({"a": range(30), "b": [i % 3 for i in range(30)], "c": [0.5] * 30})
+        str(df.groupby("b").agg({"a": "sum", "c": "mean"})); str(df.describe()); str(df.head())
+        df.sort_values("a").merge(df, on="a").pivot_table(index="b_x", values="c_x")
+    if "sympy" in _m:
+        sp = _m["sympy"]
+        x = sp.symbols("x")
+        str(sp.expand((x + 1) ** 3)); str(sp.factor(x ** 2 - 1)); str(sp.pi.evalf(30))
+        sp.solve(x ** 2 - 1, x); sp.integrate(x ** 2, x); sp.simplify(sp.sin(x) ** 2 + sp.cos(x) ** 2)
+    if "matplotlib.pyplot" in _m:
+        plt = _m["matplotlib.pyplot"]
+        # Rendering (canvas.draw, savefig) in the zygote made every forked child crash at
+        # start (a FreeType/Agg state that does not survive our clone): build, do not draw.
+        fig = plt.figure(); plt.plot([1, 2, 3]); plt.title("t")
+        plt.close("all")
+except Exception:
+    pass
 )PY";
 
 std::string python_error_text() {
@@ -252,6 +285,15 @@ Status PythonRuntime::preload(const std::vector<std::string>& modules) {
     Py_DECREF(module);
   }
   return Status::Ok();
+}
+
+void PythonRuntime::warm_up() {
+  PyObject* globals = PyDict_New();
+  PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+  PyObject* done = PyRun_String(kWarmUpSource, Py_file_input, globals, globals);
+  Py_XDECREF(done);
+  Py_DECREF(globals);
+  PyErr_Clear();
 }
 
 void PythonRuntime::freeze() {

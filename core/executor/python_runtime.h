@@ -20,6 +20,9 @@ class PythonRuntime {
   /// Imports each module once; the first failure is returned ("import scipy:
   /// ModuleNotFoundError...").
   Status preload(const std::vector<std::string>& modules);
+  /// Exercises the preloaded libraries once (a DataFrame, a sympy expansion, a PNG figure...)
+  /// so that their lazy imports and first-use caches are filled before the forks.
+  void warm_up();
   /// Freezes the GC generations so that forked children do not copy the pages the collector
   /// would otherwise touch (CPython's recommendation for pre-fork servers).
   void freeze();

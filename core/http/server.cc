@@ -416,6 +416,7 @@ int serve_forever(const Config& config) {
   server.new_task_queue = [threads] { return new BoundedTaskQueue(threads, threads * 4); };
   server.set_payload_max_length(static_cast<size_t>(config.server.max_body_bytes));
   server.set_keep_alive_timeout(5);
+  server.set_keep_alive_max_count(1000);  // httplib's default of 5 reconnects clients constantly
   server.set_tcp_nodelay(true);  // headers and body go out in separate writes: no Nagle delay
   server.set_read_timeout(30);
   Service service(config, *host, pool, libraries);

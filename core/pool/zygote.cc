@@ -111,6 +111,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold) {
     if (!runtime.ok()) return fail_start(channel, runtime.status().message());
     if (auto s = runtime->preload(config->python.preload); !s.ok())
       return fail_start(channel, s.message());
+    runtime->warm_up();
     runtime->freeze();
     collapse_heap_to_huge_pages();
     warm = std::move(runtime.value());
