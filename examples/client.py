@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""A small pyrunner client: a library and a CLI, standard library only.
+
+As a library:
+
+    from client import run
+    result = run("print(2 + 2)", base_url="http://127.0.0.1:8000")
+    result["status"], result["stdout"]          # ('success', '4\\n')
+
+As a CLI, against a running `pyrunner serve`:
+
+    /usr/bin/python3 examples/client.py [--url URL]            # the six classic cases
+    /usr/bin/python3 examples/client.py [--url URL] FILE|-     # run one program, print JSON
+
+The six cases check what every deployment should do: plain output, sympy, numpy, an
+exception, a timeout (with the output printed before it) and a memory limit. The CLI exits
+1 unless all six end with the expected status.
+"""
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class PyRunnerError(Exception):
+    """The server refused the request (4xx, 5xx) or could not be reached.
+
+    `status` is the HTTP status (None when there was no answer) and `detail` the server's
+    explanation (the "detail" field of its JSON error body)."""
+
+    def __init__(self, status, detail, url):
+        self.status, self.detail, self.url = status, detail, url
+        where = "HTTP %d" % status if status is not None else "no answer"
+        super().__init__("pyrunner at %s: %s: %s" % (url, where, detail))
+
+
+def _request(method, base_url, path, body=None, timeout=30.0):
+    """One HTTP exchange; returns (status, headers, body bytes). Never raises on a status."""
+    url = base_url.rstrip("/") + path
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:  # a 4xx or 5xx answer: still an answer
+        with e:
+            return e.code, e.headers, e.read()
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise PyRunnerError(None, "cannot reach the server: %s" % reason, url) from None
+
+
+def _detail(payload):
+    try:
+        doc = json.loads(payload)
+        if isinstance(doc, dict) and "detail" in doc:
+            return str(doc["detail"])
+    except ValueError:
+        pass
+    return payload.decode("utf-8", "replace")[:500] or "(empty body)"
+
+
+def _retry_after(headers, default=1.0):
+    """Seconds to wait, from a Retry-After header in seconds (the form pyrunner sends)."""
+    try:
+        return max(0.0, float(headers.get("Retry-After", default)))
+    except (TypeError, ValueError):
+        return default
+
+
+def run(code, timeout=None, memory_limit=None, stdin=None, base_url=DEFAULT_URL,
+        max_retries=5, max_wait=30.0):
+    """Runs `code` on the server and returns its result dict.
+
+    The dict has: status ("success", "error", "timeout" or "memory_exceeded"), stdout,
+    stderr, execution_time (s), memory_used (MB), error (a one-line message or None),
+    exit_code and truncated.
+
+    timeout (s), memory_limit (MB) and stdin (str) are sent only when given; the server
+    applies its defaults otherwise (GET / lists them). When the server is busy (429, or 503
+    with Retry-After) the call waits as told and tries again, at most `max_retries` times and
+    `max_wait` seconds per wait. Any other refusal raises PyRunnerError with the server's
+    detail, e.g. a 422 for a memory_limit out of range.
+    """
+    body = {"code": code}
+    if timeout is not None:
+        body["timeout"] = timeout
+    if memory_limit is not None:
+        body["memory_limit"] = memory_limit
+    if stdin is not None:
+        body["stdin"] = stdin
+    # The run may take up to its timeout (the server's maximum when unknown), plus a queue wait.
+    http_timeout = (timeout if timeout is not None else 300) + 30
+    url = base_url.rstrip("/") + "/run"
+    for attempt in range(max_retries + 1):
+        status, headers, payload = _request("POST", base_url, "/run", body, http_timeout)
+        if status == 200:
+            return json.loads(payload)
+        busy = status == 429 or (status == 503 and headers.get("Retry-After") is not None)
+        if busy and attempt < max_retries:
+            time.sleep(min(_retry_after(headers), max_wait))
+            continue
+        if busy:
+            raise PyRunnerError(status, "still busy after %d retries: %s" %
+                                (max_retries, _detail(payload)), url)
+        raise PyRunnerError(status, _detail(payload), url)
+    raise AssertionError("unreachable")
+
+
+def health(base_url=DEFAULT_URL):
+    """GET /: service status, versions, limits, pool and run counters (a dict)."""
+    status, _, payload = _request("GET", base_url, "/")
+    if status not in (200, 503):  # 503: up, but the sandbox is unavailable
+        raise PyRunnerError(status, _detail(payload), base_url)
+    return json.loads(payload)
+
+
+def openapi(base_url=DEFAULT_URL):
+    """GET /openapi.json: the API description (a dict)."""
+    status, _, payload = _request("GET", base_url, "/openapi.json")
+    if status != 200:
+        raise PyRunnerError(status, _detail(payload), base_url)
+    return json.loads(payload)
+
+
+def metrics(base_url=DEFAULT_URL):
+    """GET /metrics: Prometheus text."""
+    status, _, payload = _request("GET", base_url, "/metrics")
+    if status != 200:
+        raise PyRunnerError(status, _detail(payload), base_url)
+    return payload.decode("utf-8", "replace")
+
+
+# ------------------------------------------------------------------------------------------
+# CLI
+
+CASES = [
+    # (name, expected status, code, keyword arguments)
+    ("print", "success", "print(2 + 2)", {}),
+    ("sympy", "success",
+     "from sympy import symbols, expand, factor\n"
+     "x, y = symbols('x y')\n"
+     "print(expand((x + y)**3))\n"
+     "print(factor(x**3 - y**3))\n", {}),
+    ("numpy", "success",
+     "import numpy as np\n"
+     "a = np.arange(1, 11)\n"
+     "print('mean', a.mean(), 'std', round(a.std(), 4))\n"
+     "print('cumsum', a.cumsum())\n", {}),
+    ("exception", "error", "1/0", {}),
+    ("timeout", "timeout",
+     'import time; print("partial", flush=True); time.sleep(35)', {"timeout": 2}),
+    ("memory", "memory_exceeded",
+     "import numpy as np; a = np.zeros((1000, 1000, 100))", {"memory_limit": 256}),
+]
+
+
+def _show(text, limit=500):
+    text = text if len(text) <= limit else text[:limit] + "... (%d chars)" % len(text)
+    return text.rstrip("\n").replace("\n", "\n" + " " * 14)
+
+
+def print_result(result, out=sys.stdout):
+    print("    status:   %s (exit code %s)" % (result.get("status"), result.get("exit_code")),
+          file=out)
+    if result.get("stdout"):
+        print("    stdout:   " + _show(result["stdout"]), file=out)
+    if result.get("stderr"):
+        print("    stderr:   " + _show(result["stderr"]), file=out)
+    if result.get("error"):
+        print("    error:    " + result["error"], file=out)
+    print("    time:     %.4f s, memory %.1f MB%s" %
+          (result.get("execution_time") or 0, result.get("memory_used") or 0,
+           ", output truncated" if result.get("truncated") else ""), file=out)
+
+
+def run_cases(base_url):
+    good = 0
+    for i, (name, expected, code, kwargs) in enumerate(CASES, 1):
+        args = ", ".join("%s=%r" % kv for kv in kwargs.items())
+        print("(%d) %s%s: expect %s" % (i, name, " [" + args + "]" if args else "", expected))
+        print("    code:     " + _show(code.strip()))
+        t0 = time.monotonic()
+        try:
+            result = run(code, base_url=base_url, **kwargs)
+        except PyRunnerError as e:
+            print("    FAILED:   %s" % e)
+            continue
+        print_result(result)
+        ok = result.get("status") == expected
+        good += ok
+        print("    -> %s (%.2f s round trip)" %
+              ("as expected" if ok else "UNEXPECTED: got %s" % result.get("status"),
+               time.monotonic() - t0))
+    print("%d/%d cases as expected" % (good, len(CASES)))
+    return good == len(CASES)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="pyrunner client: without FILE, run the six classic cases")
+    ap.add_argument("--url", default=DEFAULT_URL, help="server (default %s)" % DEFAULT_URL)
+    ap.add_argument("file", nargs="?", help="a program to run instead ('-' reads stdin)")
+    ap.add_argument("--timeout", type=int, help="seconds (with FILE)")
+    ap.add_argument("--memory-limit", type=int, help="MB (with FILE)")
+    ap.add_argument("--stdin", metavar="PATH", help="file given to the program as stdin")
+    args = ap.parse_args(argv)
+    try:
+        if args.file is None:
+            return 0 if run_cases(args.url) else 1
+        code = sys.stdin.read() if args.file == "-" else open(args.file).read()
+        stdin = open(args.stdin).read() if args.stdin else None
+        result = run(code, timeout=args.timeout, memory_limit=args.memory_limit, stdin=stdin,
+                     base_url=args.url)
+        print(json.dumps(result, indent=2))
+        return 0 if result.get("status") == "success" else 1
+    except PyRunnerError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
