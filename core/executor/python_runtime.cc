@@ -48,7 +48,7 @@ def _reseed():
     # numbers. Modules imported later seed themselves from os.urandom.
     random = sys.modules.get("random")
     if random is not None:
-        random.seed()
+        random.seed(int.from_bytes(os.urandom(16), "little"))  # 128 bits; seed() reads 2.5 KB
     np = sys.modules.get("numpy")
     if np is not None:
         np.random.seed(int.from_bytes(os.urandom(4), "little"))

@@ -439,6 +439,9 @@ int serve_forever(const Config& config) {
                config.pool.enabled ? config.pool.size : 0, config.concurrent_runs(),
                config.server.max_queue);
   std::thread listener([&server] { server.listen_after_bind(); });
+  // httplib's stop() does nothing before listen has started: a SIGTERM pending since start-up
+  // would then leave the listener (and this thread, joining it) running forever.
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -124,6 +125,9 @@ int zygote_main(const std::string& config_path, int channel, bool cold) {
   // Preloaded matplotlib already has its font list: warm runs need no copy of it in /tmp.
   if (warm) plan->tmp_seeds.clear();
   ChildSpec spec{&plan.value(), &config.value(), warm ? &*warm : nullptr};
+  // Forking and confining the next children must not take CPU from runs in progress; each
+  // child gets normal priority back from the server when it is given a request.
+  setpriority(PRIO_PROCESS, 0, kBackgroundNice);
   if (!send_message(channel, "READY", nullptr, 0)) return 1;
 
   std::string text;
