@@ -35,6 +35,7 @@ struct ServeCommand {
 struct ZygoteCommand {
   std::string config_path;
   int channel_fd = 3;
+  int parent_pid = 0;
   bool cold = false;
   CLI::App* app = nullptr;
 

@@ -96,10 +96,10 @@ int fail_start(int channel, const std::string& reason) {
 
 }  // namespace
 
-int zygote_main(const std::string& config_path, int channel, bool cold) {
+int zygote_main(const std::string& config_path, int channel, bool cold, pid_t parent) {
   // Die with the server; if it is already gone, do not start at all.
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (getppid() == 1) return 1;
+  if (getppid() != parent) return 1;  // (the server may itself be PID 1, in a container)
   signal(SIGPIPE, SIG_IGN);
   auto config = load_config(config_path);
   if (!config.ok()) return fail_start(channel, config.status().message());
@@ -161,6 +161,7 @@ Result<std::unique_ptr<Zygote>> Zygote::start(const std::string& config_path, bo
   std::vector<std::string> args = {"pyrunner", "zygote",   "--channel-fd",
                                    "3",        "--config", config_path};
   if (cold) args.push_back("--cold");
+  args.insert(args.end(), {"--parent-pid", std::to_string(getpid())});
   std::vector<std::string> env = sandbox::sandbox_environment();
   for (auto& e : env) {
     // The zygote keeps matplotlib's font cache across restarts instead of rebuilding it in /tmp.

@@ -23,7 +23,9 @@ namespace pyrunner {
 
 /// The zygote process's main (the hidden `pyrunner zygote` subcommand). `cold`: do not start
 /// Python in the zygote; each child starts its own interpreter (the pool-off baseline).
-int zygote_main(const std::string& config_path, int channel_fd, bool cold);
+/// `parent`: the server's pid; if the zygote's parent is already another process, the server
+/// died before the death signal was armed and the zygote exits at once.
+int zygote_main(const std::string& config_path, int channel_fd, bool cold, pid_t parent);
 
 /// The server's handle on one zygote process. Thread-safe: spawn() serializes on the channel.
 class Zygote : public Spawner {
