@@ -177,14 +177,43 @@ class Service {
           res.status = 500;
           res.set_content(detail("internal error"), kJson);
         });
+    // Every answer is counted here, in one place; a run's answer was logged with its run
+    // (run() marks it), anything else (a 413 before the handler, a 404) is logged here.
     server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      if (req.path == "/run" && req.method == "POST") return;  // logged with its run
-      metrics_.request(req.path == "/" || req.path == "/openapi.json" || req.path == "/metrics"
-                           ? req.path
-                           : "other",
-                       res.status);
-      spdlog::info("{} {} {}", req.method, req.path, res.status);
+      const bool known = req.path == "/" || req.path == "/run" || req.path == "/openapi.json" ||
+                         req.path == "/metrics";
+      metrics_.request(known ? req.path : "other", res.status);
+      if (!res.has_header("X-Run-Status"))
+        spdlog::info("{} {} {}", req.method, req.path, res.status);
     });
+    // curl -d sends JSON as application/x-www-form-urlencoded, which httplib would cap at
+    // 8 KiB (413) and parse as a query string: /run bodies are JSON whatever their type says.
+    server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+      if (req.method == "POST" && req.path == "/run") {
+        auto& headers = const_cast<httplib::Request&>(req).headers;  // ours until routed
+        auto type = headers.find("Content-Type");
+        if (type != headers.end() && type->second.find("application/x-www-form-urlencoded") == 0)
+          type->second = "application/json";
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    // A known path with the wrong method is 405 with the methods it has, not 404.
+    for (const auto& [path, allowed] :
+         std::vector<std::pair<std::string, std::string>>{{"/run", "POST, OPTIONS"},
+                                                          {"/", "GET, OPTIONS"},
+                                                          {"/openapi.json", "GET, OPTIONS"},
+                                                          {"/metrics", "GET, OPTIONS"}}) {
+      auto not_allowed = [allowed](const httplib::Request& req, httplib::Response& res) {
+        res.status = 405;
+        res.set_header("Allow", allowed);
+        res.set_content(detail(req.method + " is not allowed here; use " + allowed), kJson);
+      };
+      if (path == "/run") server.Get(path, not_allowed);
+      if (path != "/run") server.Post(path, not_allowed);
+      server.Put(path, not_allowed);
+      server.Delete(path, not_allowed);
+      server.Patch(path, not_allowed);
+    }
   }
 
   void set_local_port(int port) { local_port_ = port; }
@@ -208,7 +237,7 @@ class Service {
     std::string run_status = "-";
     finish_run(req, res, &run_status);
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    metrics_.request("/run", res.status);
+    res.set_header("X-Run-Status", run_status);  // "-" when no run happened
     spdlog::info("POST /run {} status={} duration_ms={:.1f} code_bytes={}", res.status, run_status,
                  seconds * 1e3, req.body.size());
   }
@@ -263,7 +292,6 @@ class Service {
     *run_status = std::string(outcome_status(result->outcome));
     metrics_.run_finished(*run_status,
                           std::chrono::duration<double>(Clock::now() - admitted).count());
-    res.set_header("X-Run-Status", *run_status);
     reply(res, 200, result_to_json(*result));
   }
 
@@ -422,6 +450,16 @@ int serve_forever(const Config& config) {
   Service service(config, *host, pool, libraries);
   service.register_routes(server);
 
+  // httplib 0.11 listens with a backlog of 5: a burst of clients would see connection resets
+  // instead of a clean 429/503. Keep the listening socket (and choose its options: no
+  // SO_REUSEPORT, so a second server on the same port fails instead of sharing it) and
+  // listen again with the system's maximum.
+  int listen_fd = -1;
+  server.set_socket_options([&listen_fd](int fd) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    listen_fd = fd;
+  });
   int port = config.server.port;
   if (port == 0) {
     port = server.bind_to_any_port(config.server.host);
@@ -433,6 +471,7 @@ int serve_forever(const Config& config) {
     pool.stop();
     return exit_code::kUnavailable;
   }
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   service.set_local_port(port);
   spdlog::info("listening on http://{}:{} (pool {}, {} pre-forked, {} concurrent runs, queue {})",
                config.server.host, port, config.pool.enabled ? "warm" : "cold",

@@ -51,6 +51,15 @@ int decode_status(int status) {
 }  // namespace
 
 std::string binary() { return PYRUNNER_BINARY; }
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
 std::string source_path(const std::string& relative) {
   return std::string(PYRUNNER_SOURCE_DIR) + "/" + relative;
 }

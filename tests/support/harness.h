@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -20,6 +22,10 @@ struct ProcessResult {
   int exit_code = -1;  // negative: killed by that signal
   std::string out, err;
 };
+
+/// Polls `done` every 20 ms until it holds or `limit` passes; the bound keeps a broken server
+/// from hanging the suite. Not a timing assertion: callers check what was reached.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
 /// Runs `args` (args[0] is a path) with `input` on stdin, extra "KEY=value" environment.
 ProcessResult run_process(const std::vector<std::string>& args, const std::string& input = "",

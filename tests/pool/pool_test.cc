@@ -1,0 +1,305 @@
+// The warm pool behind `pyrunner serve`: every run is a fresh fork of the zygote (no state
+// leaks between runs), the zygote itself stays flat, and the pool survives the zygote's death.
+// Runs inside a throwaway PID namespace (make test): the server's pids are visible to us.
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "support/harness.h"
+
+namespace {
+
+using namespace pyrunner::testing;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Policy off: the hostile runs of the flat-zygote test must reach the sandbox.
+const TestServer& pool_server() {
+  static TestServer s("policy:\n  enabled: false\n");
+  return s;
+}
+
+// POST /run with a client read timeout: a request that hangs shows up as status 0.
+HttpResponse run_with(const TestServer& s, const std::string& code, json fields = json::object(),
+                      int read_timeout_s = 60) {
+  fields["code"] = code;
+  httplib::Client client("127.0.0.1", s.port());
+  client.set_read_timeout(read_timeout_s);
+  client.set_connection_timeout(10);
+  HttpResponse r;
+  if (auto res = client.Post("/run", fields.dump(), "application/json")) {
+    r.status = res->status;
+    r.body = res->body;
+    for (const auto& [k, v] : res->headers) r.headers[k] = v;
+  }
+  return r;
+}
+
+HttpResponse get_with_timeout(const TestServer& s, const std::string& path, int read_timeout_s) {
+  httplib::Client client("127.0.0.1", s.port());
+  client.set_read_timeout(read_timeout_s);
+  client.set_connection_timeout(10);
+  HttpResponse r;
+  if (auto res = client.Get(path)) {
+    r.status = res->status;
+    r.body = res->body;
+  }
+  return r;
+}
+
+json success(const TestServer& s, const std::string& code, json fields = json::object()) {
+  auto r = run_with(s, code, std::move(fields));
+  INFO(code << " -> " << r.status << " " << r.body);
+  REQUIRE(r.status == 200);
+  auto j = r.json();
+  REQUIRE(j.is_object());
+  REQUIRE(j["status"] == "success");
+  return j;
+}
+
+json pool_state(const TestServer& s) {
+  auto h = s.get("/").json();
+  return h.is_object() ? h["pool"] : json();
+}
+
+pid_t zygote_pid(const TestServer& s) {
+  auto pool = pool_state(s);
+  return pool.is_object() ? pool.value("zygote_pid", -1) : -1;
+}
+
+// Waits for the pool to be up with at least one child ready, so measurements start warm.
+void wait_ready(const TestServer& s) {
+  REQUIRE(eventually(
+      [&] {
+        auto pool = pool_state(s);
+        return pool.is_object() && pool.value("zygote_pid", -1) > 0 && pool.value("ready", 0) >= 1;
+      },
+      std::chrono::seconds(30)));
+}
+
+// Waits until every pre-forked child is back: the zygote is then idle, holding no fds of a
+// spawn in progress.
+void wait_full(const TestServer& s) {
+  REQUIRE(eventually(
+      [&] {
+        auto pool = pool_state(s);
+        return pool.is_object() && pool.value("zygote_pid", -1) > 0 &&
+               pool.value("ready", 0) == pool.value("size", -1);
+      },
+      std::chrono::seconds(30)));
+}
+
+struct ProcessShape {
+  long rss_kb = -1;
+  int threads = -1;
+  int fds = -1;
+};
+
+ProcessShape shape_of(pid_t pid) {
+  ProcessShape p;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) p.rss_kb = std::atol(line.c_str() + 6);
+    if (line.rfind("Threads:", 0) == 0) p.threads = std::atoi(line.c_str() + 8);
+  }
+  std::error_code ec;
+  int fds = 0;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
+       !ec && it != end; it.increment(ec))
+    ++fds;
+  if (!ec) p.fds = fds;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("pooled runs do not share random state", "[serve][pool]") {
+  const auto& s = pool_server();
+  const std::string code = "import random, numpy as np\nprint(random.random(), np.random.rand())";
+  auto first = success(s, code)["stdout"].get<std::string>();
+  auto second = success(s, code)["stdout"].get<std::string>();
+  INFO(first << second);
+  CHECK(first != second);
+  // Neither number repeats: both generators are reseeded, not just one of them.
+  auto split = [](const std::string& line) {
+    auto space = line.find(' ');
+    return std::make_pair(line.substr(0, space), line.substr(space + 1));
+  };
+  CHECK(split(first).first != split(second).first);
+  CHECK(split(first).second != split(second).second);
+}
+
+TEST_CASE("a module imported by one run is not imported in the next", "[serve][pool]") {
+  const auto& s = pool_server();
+  // Not `fractions`: the preload (sympy) imports it already, so it is in every run's
+  // sys.modules and would test nothing. `wave` is in no preloaded library.
+  CHECK(success(s, "import sys; print('wave' in sys.modules)")["stdout"] == "False\n");
+  CHECK(success(s, "import wave; import sys; print('wave' in sys.modules)")["stdout"] == "True\n");
+  CHECK(success(s, "import sys; print('wave' in sys.modules)")["stdout"] == "False\n");
+  // State set on a preloaded module is not seen by the next run either.
+  success(s, "import numpy as np\nnp.leaked_by_previous_run = 1\nnp.set_printoptions(precision=1)");
+  CHECK(success(s,
+                "import numpy as np\nprint(hasattr(np, 'leaked_by_previous_run'), "
+                "np.get_printoptions()['precision'])")["stdout"] == "False 8\n");
+}
+
+TEST_CASE("matplotlib state is fresh in every run", "[serve][pool]") {
+  const auto& s = pool_server();
+  const std::string code =
+      "import matplotlib.pyplot as plt\nimport matplotlib as mpl\n"
+      "print(len(plt.get_fignums()), mpl.rcParams['lines.linewidth'])\n"
+      "plt.figure()\nmpl.rcParams['lines.linewidth'] = 7.5";
+  auto first = success(s, code)["stdout"].get<std::string>();
+  auto second = success(s, code)["stdout"].get<std::string>();
+  CHECK(first.rfind("0 ", 0) == 0);
+  CHECK(second.rfind("0 ", 0) == 0);
+  CHECK(second.find("7.5") == std::string::npos);
+  CHECK(first == second);
+}
+
+TEST_CASE("a pooled run's memory_used is its own, not the zygote's", "[serve][pool]") {
+  const auto& s = pool_server();
+  wait_ready(s);
+  const auto zygote = shape_of(zygote_pid(s));
+  INFO("zygote VmRSS " << zygote.rss_kb << " kB");
+  CHECK(zygote.rss_kb > 100 * 1024);  // numpy, pandas, scipy, sklearn, sympy, matplotlib
+  auto j = success(s, "print(1)");
+  INFO(j.dump());
+  REQUIRE(j["memory_used"].is_number());
+  CHECK(j["memory_used"].get<double>() > 0);
+  CHECK(j["memory_used"].get<double>() < 30);
+}
+
+TEST_CASE("GET / shows the pool", "[serve][pool]") {
+  const auto& s = pool_server();
+  wait_ready(s);
+  auto pool = pool_state(s);
+  INFO(pool.dump());
+  CHECK(pool["enabled"] == true);
+  CHECK(pool["size"] == 4);
+  CHECK(pool["ready"].get<int>() >= 1);
+  CHECK(pool["ready"].get<int>() <= 4);
+  CHECK(pool["zygote_pid"].get<int>() > 0);
+  CHECK(pool["zygote_uptime_s"].is_number());
+  REQUIRE(pool["preloaded"].is_array());
+  for (const char* module : {"numpy", "pandas", "sympy", "scipy", "sklearn", "matplotlib"}) {
+    INFO(module);
+    CHECK(std::find(pool["preloaded"].begin(), pool["preloaded"].end(), module) !=
+          pool["preloaded"].end());
+  }
+  auto metrics = s.get("/metrics").body;
+  CHECK(metrics.find("pyrunner_pool_size 4\n") != std::string::npos);
+}
+
+TEST_CASE("the zygote stays flat over 200 hostile runs", "[serve][pool]") {
+  const auto& s = pool_server();
+  wait_ready(s);
+  for (int i = 0; i < 10; ++i) success(s, "import numpy, pandas\nprint(" + std::to_string(i) + ")");
+  wait_full(s);
+  const pid_t zygote = zygote_pid(s);
+  REQUIRE(zygote > 0);
+  const auto before = shape_of(zygote);
+  REQUIRE(before.rss_kb > 0);
+  REQUIRE(before.fds > 0);
+  CHECK(before.threads == 1);
+
+  std::map<std::string, int> statuses;
+  for (int i = 0; i < 200; ++i) {
+    std::string code;
+    json fields = {{"timeout", 10}};
+    switch (i % 4) {
+      case 0:
+        code = "print(" + std::to_string(i) + ")";
+        break;
+      case 1:
+        code = "1/0";
+        break;
+      case 2:
+        code = "import os\nos.kill(-1, 9)";
+        break;
+      case 3:
+        code = "import numpy as np\na = np.ones((1000, 1000, 100))";
+        fields["memory_limit"] = 64;
+        break;
+    }
+    auto r = run_with(s, code, fields);
+    INFO("run " << i << ": " << code << " -> " << r.status << " " << r.body.substr(0, 300));
+    REQUIRE(r.status == 200);
+    const std::string status = r.json()["status"];
+    ++statuses[status];
+    if (i % 4 == 0) CHECK(status == "success");
+    if (i % 4 == 1) CHECK(status == "error");
+    if (i % 4 == 3) CHECK(status == "memory_exceeded");
+  }
+  CHECK(statuses["success"] >= 50);
+
+  REQUIRE(zygote_pid(s) == zygote);  // the same zygote all along: no restart hid a leak
+  wait_full(s);
+  const auto after = shape_of(zygote);
+  INFO("VmRSS " << before.rss_kb << " -> " << after.rss_kb << " kB, threads " << before.threads
+                << " -> " << after.threads << ", fds " << before.fds << " -> " << after.fds);
+  CHECK(after.threads == 1);
+  CHECK(after.fds == before.fds);
+  CHECK(after.rss_kb - before.rss_kb < 10 * 1024);
+}
+
+TEST_CASE("a killed zygote is replaced and runs resume", "[serve][pool]") {
+  const auto& s = pool_server();
+  wait_ready(s);
+  const auto before = pool_state(s);
+  const pid_t old_zygote = before["zygote_pid"].get<int>();
+  const int old_restarts = before["zygote_restarts"].get<int>();
+  REQUIRE(old_zygote > 0);
+  REQUIRE(kill(old_zygote, SIGKILL) == 0);
+
+  // While it restarts every request is answered (200 or 503) within the client's timeout.
+  std::set<int> run_answers, health_answers;
+  json pool;
+  const bool replaced = eventually(
+      [&] {
+        auto h = get_with_timeout(s, "/", 20);
+        health_answers.insert(h.status);
+        auto r = run_with(s, "print(1)", json::object(), 20);
+        run_answers.insert(r.status);
+        if (r.status == 200) CHECK(r.json()["status"] == "success");
+        if (r.status != 200) {
+          INFO("run during restart: " << r.status << " " << r.body);
+          CHECK(r.status == 503);
+          if (r.status == 503) CHECK(r.headers.count("Retry-After") == 1);
+        }
+        pool = h.status == 200 ? h.json()["pool"] : json();
+        return pool.is_object() && pool["zygote_pid"].get<int>() > 0 &&
+               pool["zygote_pid"].get<int>() != old_zygote &&
+               pool["zygote_restarts"].get<int>() >= 1;
+      },
+      std::chrono::seconds(30));
+  INFO("last pool state " << pool.dump());
+  REQUIRE(replaced);
+  for (int status : health_answers) CHECK((status == 200 || status == 503));
+  for (int status : run_answers) CHECK((status == 200 || status == 503));
+  CHECK(pool["zygote_restarts"].get<int>() >= old_restarts + 1);
+  CHECK(success(s, "print(1)")["stdout"] == "1\n");
+  wait_ready(s);
+}
+
+TEST_CASE("with the pool off, runs still succeed", "[serve][pool]") {
+  TestServer s("pool:\n  enabled: false\n");
+  auto j = success(s, "print(1)");
+  CHECK(j["stdout"] == "1\n");
+  auto numpy = success(s, "import numpy as np\nprint(int(np.arange(5).sum()))");
+  CHECK(numpy["stdout"] == "10\n");
+  auto pool = pool_state(s);
+  INFO(pool.dump());
+  CHECK(pool["enabled"] == false);
+  CHECK(pool["ready"] == 0);
+  CHECK(pool["preloaded"].empty());
+}
