@@ -1,5 +1,8 @@
 #include "core/executor/reaper.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace pyrunner {
 
 Reaper::Reaper() : thread_([this] { work(); }) {}
@@ -22,6 +25,7 @@ void Reaper::reap(std::unique_ptr<ReadyChild> child) {
 }
 
 void Reaper::work() {
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kBackgroundNice);  // off the request path
   for (;;) {
     std::unique_ptr<ReadyChild> child;
     {

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/sandbox/plan.h"
@@ -77,6 +78,9 @@ void WarmPool::wake() const {
 }
 
 void WarmPool::manage() {
+  // Refilling is background work: this thread yields to the request threads (nice is per
+  // thread on Linux), as the zygote and the children it pre-forks do.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kBackgroundNice);
   struct Pending {
     std::unique_ptr<ReadyChild> child;
     std::chrono::steady_clock::time_point started;
