@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -18,6 +17,7 @@
 #include "core/pool/hugepages.h"
 #include "core/sandbox/host.h"
 #include "core/sandbox/plan.h"
+#include "core/util/process.h"
 
 namespace pyrunner {
 namespace {
@@ -167,20 +167,9 @@ Result<std::unique_ptr<Zygote>> Zygote::start(const std::string& config_path, bo
     // The zygote keeps matplotlib's font cache across restarts instead of rebuilding it in /tmp.
     if (e.rfind("MPLCONFIGDIR=", 0) == 0) e = "MPLCONFIGDIR=" + font_cache;
   }
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, theirs.get(), 3);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return Status::Sys("posix_spawn(/proc/self/exe zygote)", rc);
+  auto spawned = spawn_clean("/proc/self/exe", args, env, {{theirs.get(), 3}}, /*quiet=*/false);
+  if (!spawned.ok()) return spawned.status();
+  const pid_t pid = spawned.value();
   theirs.reset();
 
   std::unique_ptr<Zygote> zygote(new Zygote());

@@ -12,11 +12,9 @@
 
 namespace pyrunner {
 
-Result<std::string> capture_output(const std::vector<std::string>& args,
-                                   const std::vector<std::string>& env, int timeout_ms) {
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return Status::Sys("pipe2", errno);
-  UniqueFd read_end(out[0]), write_end(out[1]);
+Result<pid_t> spawn_clean(const std::string& path, const std::vector<std::string>& args,
+                          const std::vector<std::string>& env,
+                          const std::vector<std::pair<int, int>>& fds, bool quiet) {
   std::vector<std::string> args_copy = args, env_copy = env;
   std::vector<char*> argv, envp;
   for (auto& a : args_copy) argv.push_back(a.data());
@@ -25,14 +23,24 @@ Result<std::string> capture_output(const std::vector<std::string>& args,
   envp.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
+  for (const auto& [from, to] : fds) posix_spawn_file_actions_adddup2(&actions, from, to);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  if (quiet) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return Status::Sys("posix_spawn(\"" + path + "\")", rc);
+  return pid;
+}
+
+Result<std::string> capture_output(const std::vector<std::string>& args,
+                                   const std::vector<std::string>& env, int timeout_ms) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return Status::Sys("pipe2", errno);
+  UniqueFd read_end(out[0]), write_end(out[1]);
+  auto pid = spawn_clean(args[0], args, env, {{write_end.get(), 1}}, /*quiet=*/true);
   write_end.reset();
-  if (rc != 0) return Status::Sys("posix_spawn(\"" + args[0] + "\")", rc);
+  if (!pid.ok()) return pid.status();
 
   std::string text;
   char buf[4096];
@@ -45,9 +53,9 @@ Result<std::string> capture_output(const std::vector<std::string>& args,
     if (n > 0) text.append(buf, static_cast<size_t>(n));
     eof = n <= 0;
   }
-  if (!eof) kill(pid, SIGKILL);
+  if (!eof) kill(*pid, SIGKILL);
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(*pid, &status, 0);
   if (!eof)
     return Status::Error(args[0] + ": no answer within " + std::to_string(timeout_ms) + " ms");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Status::Error(args[0] + ": failed");
