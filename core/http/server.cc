@@ -198,18 +198,17 @@ class Service {
       return httplib::Server::HandlerResponse::Unhandled;
     });
     // A known path with the wrong method is 405 with the methods it has, not 404.
-    for (const auto& [path, allowed] :
-         std::vector<std::pair<std::string, std::string>>{{"/run", "POST, OPTIONS"},
-                                                          {"/", "GET, OPTIONS"},
-                                                          {"/openapi.json", "GET, OPTIONS"},
-                                                          {"/metrics", "GET, OPTIONS"}}) {
+    const std::pair<const char*, const char*> kRoutes[] = {
+        {"/run", "POST"}, {"/", "GET"}, {"/openapi.json", "GET"}, {"/metrics", "GET"}};
+    for (const auto& [path, method] : kRoutes) {
+      const std::string allowed = std::string(method) + ", OPTIONS";
       auto not_allowed = [allowed](const httplib::Request& req, httplib::Response& res) {
         res.status = 405;
         res.set_header("Allow", allowed);
         res.set_content(detail(req.method + " is not allowed here; use " + allowed), kJson);
       };
-      if (path == "/run") server.Get(path, not_allowed);
-      if (path != "/run") server.Post(path, not_allowed);
+      if (std::string(method) != "GET") server.Get(path, not_allowed);
+      if (std::string(method) != "POST") server.Post(path, not_allowed);
       server.Put(path, not_allowed);
       server.Delete(path, not_allowed);
       server.Patch(path, not_allowed);
