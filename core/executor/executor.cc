@@ -29,15 +29,16 @@ struct Record {
   double time = -1;
 };
 
-// The last "D {json}" line of the control stream; a broken record counts as absent.
+// The last complete "D {json}" line of the control stream; a broken record counts as absent.
+// (A program can write such a line itself; that can only misstate its own result.)
 Record parse_record(const std::string& control) {
   Record r;
   size_t pos = control.rfind("D {");
   if (pos == std::string::npos || (pos > 0 && control[pos - 1] != '\n')) return r;
   auto end = control.find('\n', pos);
+  if (end == std::string::npos) return r;  // not complete yet
   try {
-    auto j = nlohmann::json::parse(
-        control.substr(pos + 2, end == std::string::npos ? std::string::npos : end - pos - 2));
+    auto j = nlohmann::json::parse(control.substr(pos + 2, end - pos - 2));
     r.exit_code = j.value("exit_code", 0);
     if (j.contains("error") && j["error"].is_string()) r.error = j["error"].get<std::string>();
     r.memory_error = j.value("memory_error", false);
