@@ -99,11 +99,8 @@ class BusyHost {
 // Stray processes disappear as soon as the run's PID 1 is gone; through serve that happens on
 // the reaper thread just after the answer, so allow it a bounded moment.
 std::vector<std::string> strays_after_run() {
-  auto strays = stray_processes();
-  for (int i = 0; i < 100 && !strays.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    strays = stray_processes();
-  }
+  std::vector<std::string> strays;
+  eventually([&] { return (strays = stray_processes()).empty(); }, std::chrono::seconds(2));
   return strays;
 }
 
