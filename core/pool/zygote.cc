@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/executor/python_runtime.h"
+#include "core/pool/arenas.h"
 #include "core/pool/hugepages.h"
 #include "core/sandbox/host.h"
 #include "core/sandbox/plan.h"
@@ -108,6 +109,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
 
   std::optional<PythonRuntime> warm;
   if (!cold) {
+    install_contiguous_arenas();  // before the interpreter allocates its first arena
     auto runtime = PythonRuntime::start(*config);
     if (!runtime.ok()) return fail_start(channel, runtime.status().message());
     if (auto s = runtime->preload(config->python.preload); !s.ok())
