@@ -84,19 +84,63 @@ def _json_string(text):
     return "".join(out)
 
 _policy = None
+_zygote = False  # set once the process has preloaded and is about to fork runs
 
-def prepare(policy_enabled, allowed, denied, env, module_paths):
-    """Everything that does not depend on the code, done before the child says it is ready:
-    for a forked child this is also where most copy-on-write faults happen, off the request path."""
+# Hooks a module registers to run in every forked child, which the zygote need not run:
+# it forks single-threaded and idle, so no lock can be held by another thread (threading's
+# and logging's lock resets have nothing to do) and _reseed() reseeds random anyway. Run in
+# each child they cost it ~220 copy-on-write faults. They are registered again in the child,
+# for the program's own forks.
+_SKIPPED_FORK_HOOKS = {("threading", "_after_fork"),
+                       ("logging", "_after_at_fork_child_reinit_locks"),
+                       ("random", "Random.seed")}
+_skipped_hooks = []
+
+def preload(name):
+    """In the zygote: imports one module, holding back the fork hooks it need not run."""
+    register = os.register_at_fork
+    def register_unless_skipped(**hooks):
+        child = hooks.get("after_in_child")
+        key = (getattr(child, "__module__", None), getattr(child, "__qualname__", None))
+        if key in _SKIPPED_FORK_HOOKS:
+            _skipped_hooks.append(hooks)
+        else:
+            register(**hooks)
+    os.register_at_fork = register_unless_skipped
+    try:
+        __import__(name)
+    finally:
+        os.register_at_fork = register
+
+def _configure(policy_enabled, allowed, denied, env, module_paths):
     global _policy
-    # Exit handlers the preloaded libraries registered in the zygote would run after every
-    # run for nothing (the process is about to _exit): only the program's own run.
+    # Exit handlers the preloaded libraries registered would run after every run for nothing
+    # (the process is about to _exit): only the program's own run.
     atexit._clear()
     _environ(env)
     _streams()
     sys.path.extend(module_paths)
     sys.argv = [FILENAME]
     _policy = (bool(policy_enabled), frozenset(allowed), frozenset(denied))
+
+def seal(*config):
+    """In the zygote, before the first fork: what every child would otherwise set up alike
+    (environment, std streams on fds 0-2, sys.path, the policy), done once."""
+    global _zygote
+    _configure(*config)
+    _zygote = True
+
+def prepare(*config):
+    """Everything that does not depend on the code, done before the child says it is ready:
+    for a forked child this is also where most copy-on-write faults happen, off the request
+    path. A sealed zygote's child is passed no config: it already has it."""
+    if _zygote:
+        for hooks in _skipped_hooks:
+            os.register_at_fork(**hooks)
+    else:
+        _configure(*config)
+    _reseed()
+    _, allowed, denied = _policy
     warm = compile("import sys", FILENAME, "exec", 0x400, dont_inherit=True)  # PyCF_ONLY_AST
     check_policy(warm, allowed, denied)
     compile(warm, FILENAME, "exec", dont_inherit=True)
@@ -126,7 +170,6 @@ def main(code, record_fd):
         module.__file__ = FILENAME
         module.__builtins__ = builtins
         sys.modules["__main__"] = module
-        _reseed()
         start = time.perf_counter()
         try:
             exec(compiled, module.__dict__)
@@ -239,6 +282,15 @@ PyObject* string_list(const std::vector<std::string>& items) {
   return list;
 }
 
+// The runner's configure() arguments: (policy on, allowed modules, denied builtins,
+// environment, module paths).
+PyObject* runner_config(const Config& c) {
+  return Py_BuildValue("(NNNNN)", PyBool_FromLong(c.policy.enabled),
+                       string_list(c.policy.allowed_modules), string_list(c.policy.denied_builtins),
+                       string_list(sandbox::sandbox_environment()),
+                       string_list(c.python.module_paths));
+}
+
 }  // namespace
 
 Result<PythonRuntime> PythonRuntime::start(const Config& config) {
@@ -274,16 +326,29 @@ Result<PythonRuntime> PythonRuntime::start(const Config& config) {
   // Borrowed from globals, which stays alive for the life of the process.
   runtime.runner_main_ = PyDict_GetItemString(globals, "main");
   runtime.runner_prepare_ = PyDict_GetItemString(globals, "prepare");
+  runtime.runner_preload_ = PyDict_GetItemString(globals, "preload");
+  runtime.runner_seal_ = PyDict_GetItemString(globals, "seal");
   return runtime;
 }
 
 Status PythonRuntime::preload(const std::vector<std::string>& modules) {
   for (const auto& name : modules) {
-    PyObject* module = PyImport_ImportModule(name.c_str());
-    if (module == nullptr)
+    PyObject* done =
+        PyObject_CallFunction(static_cast<PyObject*>(runner_preload_), "s", name.c_str());
+    if (done == nullptr)
       return Status::Error("python: import " + name + ": " + python_error_text());
-    Py_DECREF(module);
+    Py_DECREF(done);
   }
+  return Status::Ok();
+}
+
+Status PythonRuntime::seal() {
+  PyObject* args = runner_config(*config_);
+  PyObject* done = args ? PyObject_CallObject(static_cast<PyObject*>(runner_seal_), args) : nullptr;
+  Py_XDECREF(args);
+  if (done == nullptr) return Status::Error("python: runner seal: " + python_error_text());
+  Py_DECREF(done);
+  sealed_ = true;
   return Status::Ok();
 }
 
@@ -315,11 +380,7 @@ void PythonRuntime::after_fork_parent() { PyOS_AfterFork_Parent(); }
 void PythonRuntime::after_fork_child() { PyOS_AfterFork_Child(); }
 
 Status PythonRuntime::prepare_run() const {
-  const auto& c = *config_;
-  PyObject* args = Py_BuildValue(
-      "(NNNNN)", PyBool_FromLong(c.policy.enabled), string_list(c.policy.allowed_modules),
-      string_list(c.policy.denied_builtins), string_list(sandbox::sandbox_environment()),
-      string_list(c.python.module_paths));
+  PyObject* args = sealed_ ? PyTuple_New(0) : runner_config(*config_);
   PyObject* result =
       args ? PyObject_CallObject(static_cast<PyObject*>(runner_prepare_), args) : nullptr;
   Py_XDECREF(args);

@@ -18,8 +18,14 @@ class PythonRuntime {
   static Result<PythonRuntime> start(const Config& config);
 
   /// Imports each module once; the first failure is returned ("import scipy:
-  /// ModuleNotFoundError...").
+  /// ModuleNotFoundError..."). Fork hooks that a single-threaded zygote need not run in its
+  /// children (threading's, logging's lock resets, random's reseed) are held back and
+  /// registered again by prepare_run(), for the program's own forks.
   Status preload(const std::vector<std::string>& modules);
+  /// Last step before the zygote forks: sets the sandbox environment, the std streams on fds
+  /// 0-2, sys.path and the policy once, so that prepare_run() in each child has nothing of
+  /// that left to build.
+  Status seal();
   /// Exercises the preloaded libraries once (a DataFrame, a sympy expansion, a PNG figure...)
   /// so that their lazy imports and first-use caches are filled before the forks.
   void warm_up();
@@ -32,12 +38,12 @@ class PythonRuntime {
   static void before_fork();
   static void after_fork_parent();
 
-  /// In the confined child, before it reports ready: environment, fresh std streams on fds 0-2,
-  /// sys.path, the policy. For a forked child this takes most copy-on-write faults off the
-  /// request path.
+  /// In the confined child, before it reports ready: environment, std streams on fds 0-2,
+  /// sys.path and the policy (unless sealed), then reseeds the RNGs. For a forked child this takes
+  /// most copy-on-write faults off the request path.
   Status prepare_run() const;
 
-  /// Runs `code` as __main__ in this (confined, prepared) process: policy check, reseeded RNGs,
+  /// Runs `code` as __main__ in this (confined, prepared) process: policy check, the program,
   /// a one-line record of the outcome on `record_fd`, then _exit with the program's exit code.
   /// Never returns.
   [[noreturn]] void run_and_exit(const char* code, size_t size, int record_fd) const;
@@ -45,8 +51,11 @@ class PythonRuntime {
  private:
   explicit PythonRuntime(const Config& config) : config_(&config) {}
   const Config* config_;
+  bool sealed_ = false;
   void* runner_main_ = nullptr;     // PyObject*: the runner's main(); opaque to the header
   void* runner_prepare_ = nullptr;  // PyObject*: the runner's prepare()
+  void* runner_preload_ = nullptr;  // PyObject*: the runner's preload()
+  void* runner_seal_ = nullptr;     // PyObject*: the runner's seal()
 };
 
 }  // namespace pyrunner

@@ -107,6 +107,11 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
   auto plan = sandbox::build_plan(*config);
   if (!plan.ok()) return fail_start(channel, plan.status().message());
 
+  // The sealed std streams are built on fds 0-2 (a child replaces what is under them), so those
+  // must be open even if the server was started with one closed.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0) open("/dev/null", O_RDWR);  // takes the lowest free fd: `fd`
+  }
   std::optional<PythonRuntime> warm;
   if (!cold) {
     install_contiguous_arenas();  // before the interpreter allocates its first arena
@@ -115,6 +120,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
     if (auto s = runtime->preload(config->python.preload); !s.ok())
       return fail_start(channel, s.message());
     runtime->warm_up();
+    if (auto s = runtime->seal(); !s.ok()) return fail_start(channel, s.message());
     runtime->freeze();
     collapse_heap_to_huge_pages();
     warm = std::move(runtime.value());

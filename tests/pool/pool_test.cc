@@ -138,6 +138,34 @@ TEST_CASE("pooled runs do not share random state", "[serve][pool]") {
   CHECK(split(first).second != split(second).second);
 }
 
+TEST_CASE("a pooled run's own forks still reset threading, logging and random", "[serve][pool]") {
+  // The zygote holds back these fork hooks (its children need not run them) and each child
+  // registers them again: a program that forks must still get them.
+  const auto& s = pool_server();
+  const std::string code = R"PY(
+import os, threading, logging, random
+release = threading.Event()
+waiter = threading.Thread(target=release.wait)
+waiter.start()
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    logging.getLogger("child").handlers[:] = []
+    logging.getLogger("child").warning("logging works in the child")
+    os.write(w, ("%d %r" % (threading.active_count(), random.random())).encode())
+    os._exit(0)
+os.close(w)
+os.waitpid(pid, 0)
+child_threads, child_random = os.read(r, 100).decode().split()
+release.set()
+waiter.join()
+print(child_threads, child_random != repr(random.random()))
+)PY";
+  auto j = success(s, code);
+  CHECK(j["stdout"] == "1 True\n");
+  CHECK(j["stderr"].get<std::string>().find("logging works in the child") != std::string::npos);
+}
+
 TEST_CASE("a module imported by one run is not imported in the next", "[serve][pool]") {
   const auto& s = pool_server();
   // Not `fractions`: the preload (sympy) imports it already, so it is in every run's
