@@ -16,6 +16,7 @@
 #include "core/executor/python_runtime.h"
 #include "core/pool/arenas.h"
 #include "core/pool/hugepages.h"
+#include "core/pool/mappings.h"
 #include "core/sandbox/host.h"
 #include "core/sandbox/plan.h"
 #include "core/util/process.h"
@@ -123,6 +124,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
     if (auto s = runtime->seal(); !s.ok()) return fail_start(channel, s.message());
     runtime->freeze();
     collapse_heap_to_huge_pages();
+    merge_library_mappings();
     warm = std::move(runtime.value());
     // Forking a process with threads (BLAS, OpenMP) deadlocks the child: refuse to start.
     if (int threads = thread_count(); threads != 1) {

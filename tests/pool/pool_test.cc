@@ -166,6 +166,31 @@ print(child_threads, child_random != repr(random.random()))
   CHECK(j["stderr"].get<std::string>().find("logging works in the child") != std::string::npos);
 }
 
+TEST_CASE("the zygote's libraries are mapped compactly", "[serve][pool]") {
+  const auto& s = pool_server();
+  wait_ready(s);
+  // Headers, text and constants of each shared object are one mapping (merge_library_mappings),
+  // and the object arenas one region: ~1200 mappings with the default preload otherwise.
+  std::ifstream maps("/proc/" + std::to_string(zygote_pid(s)) + "/maps");
+  std::string line;
+  int total = 0, libpython_executable = 0;
+  bool arena_reserve = false;
+  while (std::getline(maps, line)) {
+    ++total;
+    if (line.find("libpython3") != std::string::npos &&
+        line.find(" r-xp 00000000 ") != std::string::npos)
+      ++libpython_executable;
+    // The unused part of the arenas' 4 GiB reservation: one inaccessible anonymous mapping.
+    unsigned long start = std::stoul(line, nullptr, 16);
+    unsigned long end = std::stoul(line.substr(line.find('-') + 1), nullptr, 16);
+    if (line.find(" ---p ") != std::string::npos && end - start > (3UL << 30)) arena_reserve = true;
+  }
+  INFO("zygote mappings: " << total);
+  CHECK(libpython_executable == 1);
+  CHECK(arena_reserve);
+  CHECK(total < 900);
+}
+
 TEST_CASE("a module imported by one run is not imported in the next", "[serve][pool]") {
   const auto& s = pool_server();
   // Not `fractions`: the preload (sympy) imports it already, so it is in every run's

@@ -1,0 +1,19 @@
+#pragma once
+/// Fewer mappings in the zygote, because every fork duplicates each one and every exit tears
+/// each one down again (~1.2 µs apiece here, with ~1200 of them once sklearn has loaded its
+/// ~220 shared objects).
+
+#include <cstddef>
+
+namespace pyrunner {
+
+/// A shared object is mapped as read-only headers, executable text and read-only constants:
+/// three mappings of one file, back to back. Making the two read-only ones executable too lets
+/// the kernel merge the three into one (~450 fewer mappings with the default preload). Only
+/// untouched file pages are changed (no private copies: RELRO, .data and .bss keep their
+/// protections). Executable constants weaken nothing here: the code that runs in a child is
+/// the user's own, and what contains it is the kernel sandbox, not W^X inside its process.
+/// Returns the number of mappings removed.
+size_t merge_library_mappings();
+
+}  // namespace pyrunner
