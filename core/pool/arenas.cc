@@ -20,7 +20,7 @@ constexpr size_t kReserve = size_t{4} << 30;
 // as possible; a freed slot is returned to the kernel and reused first.
 struct ArenaRegion {
   char* base = nullptr;
-  size_t used = 0;       // slots [0, used) have been writable at some point
+  size_t used = 0;  // slots [0, used) have been writable at some point
   std::vector<size_t> free_slots;
   PyObjectArenaAllocator previous{};
 };

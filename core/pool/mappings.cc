@@ -38,8 +38,7 @@ std::vector<Mapping> read_smaps() {
 // `b` continues `a` in the same file: adjacent in memory and in the file.
 bool continues(const Mapping& a, const Mapping& b) {
   return a.inode != 0 && a.inode == b.inode && a.dev_major == b.dev_major &&
-         a.dev_minor == b.dev_minor && a.end == b.start &&
-         a.offset + (a.end - a.start) == b.offset;
+         a.dev_minor == b.dev_minor && a.end == b.start && a.offset + (a.end - a.start) == b.offset;
 }
 
 bool clean_read_only(const Mapping& m) {

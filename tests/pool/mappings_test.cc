@@ -39,8 +39,7 @@ int count(const std::vector<Line>& lines, const std::string& perms) {
 
 }  // namespace
 
-TEST_CASE("a shared object's read-only and executable mappings are merged into one",
-          "[pool]") {
+TEST_CASE("a shared object's read-only and executable mappings are merged into one", "[pool]") {
   const std::string libc = "/libc.so.6";
   auto before = mappings_of(libc);
   INFO("libc mappings before: " << before.size());
