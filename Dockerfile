@@ -10,7 +10,7 @@
 #   docker run -d --name pyrunner -p 8000:8000 \
 #     --user 0 \
 #     --cap-drop ALL --cap-add SYS_ADMIN --cap-add SETUID --cap-add SETGID \
-#     --cap-add SETPCAP --cap-add KILL \
+#     --cap-add SETPCAP --cap-add KILL --cap-add SYS_NICE \
 #     --security-opt seccomp=deploy/seccomp/pyrunner-docker.json \
 #     --security-opt apparmor=unconfined \
 #     --security-opt no-new-privileges \
@@ -30,6 +30,10 @@
 #   SETPCAP             empty each run's capability bounding set (PR_CAPBSET_DROP) before that.
 #   KILL                signal (timeouts, cancels) run processes that belong to uid 65534; it
 #                       only reaches processes in the container's own PID namespace.
+#   SYS_NICE            optional: give a pre-forked child (uid 65534) normal priority back when
+#                       it gets a request, so that refilling the pool can run as SCHED_IDLE
+#                       background work. Without it pyrunner warns and runs everything at one
+#                       priority.
 #   seccomp profile     Docker's default profile refuses pivot_root outright (and the namespace and
 #                       mount calls without SYS_ADMIN); the shipped profile is that default plus
 #                       exactly the sandbox's calls, minus io_uring and ptrace.

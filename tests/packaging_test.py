@@ -23,7 +23,7 @@ SECCOMP = os.path.join(ROOT, "deploy", "seccomp", "pyrunner-docker.json")
 PORT = 8000
 HEALTH_URL = "http://127.0.0.1:8000/"
 # The capabilities every deployment adds after dropping ALL (deploy/README.md says why).
-CAPS = {"SYS_ADMIN", "SETUID", "SETGID", "SETPCAP", "KILL"}
+CAPS = {"SYS_ADMIN", "SETUID", "SETGID", "SETPCAP", "KILL", "SYS_NICE"}
 K8S_MANIFESTS = ["configmap.yaml", "networkpolicy.yaml", "deployment.yaml", "service.yaml", "hpa.yaml"]
 
 results = {"passed": 0, "failed": 0}

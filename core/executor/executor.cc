@@ -4,13 +4,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+
+#include "core/executor/scheduling.h"
 
 namespace pyrunner {
 namespace {
@@ -80,9 +81,9 @@ Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequ
   const int control = child->io.control.get();
   timeval send_timeout{5, 0};
   setsockopt(control, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
-  // Pre-forked children confine themselves at a low priority (the zygote's nice), so that
-  // refilling the pool yields to runs in progress; the run itself gets normal priority.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(child->pid), 0);
+  // Pre-forked children confine themselves in the background (see scheduling.h); the run
+  // itself gets normal priority.
+  to_foreground(child->pid);
   RequestHeader header{kRequestMagic, static_cast<uint32_t>(request.code.size()), memory_bytes};
   const auto started = Clock::now();
   if (send(control, &header, sizeof header, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof header) ||
@@ -188,7 +189,7 @@ Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequ
   // removed now, or by the reaper off the request path.
   if (reaper_ != nullptr) {
     // Tearing down what is left yields to the runs still going.
-    if (!exited) setpriority(PRIO_PROCESS, static_cast<id_t>(child->pid), kBackgroundNice);
+    if (!exited) to_background(child->pid);
     reaper_->reap(std::move(child));
   } else {
     child.reset();

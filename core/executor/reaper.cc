@@ -1,7 +1,8 @@
 #include "core/executor/reaper.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
+
+#include "core/executor/scheduling.h"
 
 namespace pyrunner {
 
@@ -25,7 +26,7 @@ void Reaper::reap(std::unique_ptr<ReadyChild> child) {
 }
 
 void Reaper::work() {
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kBackgroundNice);  // off the request path
+  to_background(0);  // off the request path
   for (;;) {
     std::unique_ptr<ReadyChild> child;
     {

@@ -54,8 +54,4 @@ Status await_ready(ReadyChild& child, int timeout_ms);
 
 inline constexpr int kReadyTimeoutMs = 10000;
 
-/// Niceness of work that is not on a request's path: the zygote and the children it pre-forks
-/// (until they are given a request), and the teardown of finished runs.
-inline constexpr int kBackgroundNice = 10;
-
 }  // namespace pyrunner

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/executor/executor.h"
+#include "core/executor/scheduling.h"
 #include "core/http/admission.h"
 #include "core/http/health.h"
 #include "core/http/metrics.h"
@@ -413,6 +414,10 @@ int serve_forever(const Config& config) {
   spdlog::info(
       "sandbox: namespaces pid,mount,network,ipc,uts,cgroup; seccomp on; uid {}; cgroup {}",
       config.sandbox.uid, host->cgroup_text);
+  if (!background_scheduling_available())
+    spdlog::warn(
+        "no CAP_SYS_NICE: refilling the pool and tearing runs down compete with runs for the CPU "
+        "instead of running in the background (SCHED_IDLE)");
   LibraryReport libraries = probe_libraries(config);
   if (!libraries.error.empty()) spdlog::warn("library versions: {}", libraries.error);
 

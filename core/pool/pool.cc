@@ -3,9 +3,9 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/executor/scheduling.h"
 #include "core/sandbox/plan.h"
 
 namespace pyrunner {
@@ -78,9 +78,9 @@ void WarmPool::wake() const {
 }
 
 void WarmPool::manage() {
-  // Refilling is background work: this thread yields to the request threads (nice is per
-  // thread on Linux), as the zygote and the children it pre-forks do.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kBackgroundNice);
+  // Refilling is background work: this thread yields to the request threads (the policy is
+  // per thread on Linux), as the zygote and the children it pre-forks do.
+  to_background(0);
   struct Pending {
     std::unique_ptr<ReadyChild> child;
     std::chrono::steady_clock::time_point started;

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "core/executor/python_runtime.h"
+#include "core/executor/scheduling.h"
 #include "core/pool/arenas.h"
 #include "core/pool/hugepages.h"
 #include "core/pool/mappings.h"
@@ -137,7 +137,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
   ChildSpec spec{&plan.value(), &config.value(), warm ? &*warm : nullptr};
   // Forking and confining the next children must not take CPU from runs in progress; each
   // child gets normal priority back from the server when it is given a request.
-  setpriority(PRIO_PROCESS, 0, kBackgroundNice);
+  to_background(0);
   if (!send_message(channel, "READY", nullptr, 0)) return 1;
 
   std::string text;

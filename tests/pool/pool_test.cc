@@ -3,6 +3,7 @@
 // Runs inside a throwaway PID namespace (make test): the server's pids are visible to us.
 
 #include <httplib.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -120,6 +121,24 @@ ProcessShape shape_of(pid_t pid) {
   return p;
 }
 
+// Pids of the pooled children waiting for code: uid 65534, PID 1 of their own namespace.
+std::vector<pid_t> waiting_children() {
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status(entry.path() / "status");
+    std::string line;
+    bool nobody = false, namespace_init = false;
+    while (std::getline(status, line)) {
+      if (line.rfind("Uid:", 0) == 0) nobody = std::stoul(line.substr(5)) == 65534;
+      if (line.rfind("NSpid:", 0) == 0) namespace_init = line.substr(line.rfind('\t') + 1) == "1";
+    }
+    if (nobody && namespace_init) found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
 }  // namespace
 
 TEST_CASE("pooled runs do not share random state", "[serve][pool]") {
@@ -164,6 +183,21 @@ print(child_threads, child_random != repr(random.random()))
   auto j = success(s, code);
   CHECK(j["stdout"] == "1 True\n");
   CHECK(j["stderr"].get<std::string>().find("logging works in the child") != std::string::npos);
+}
+
+TEST_CASE("a run has normal priority; the zygote and waiting children are background work",
+          "[serve][pool]") {
+  const auto& s = pool_server();
+  CHECK(success(s, "import os\nprint(os.sched_getscheduler(0) == os.SCHED_OTHER)")["stdout"] ==
+        "True\n");
+  wait_full(s);
+  CHECK(sched_getscheduler(zygote_pid(s)) == SCHED_IDLE);
+  auto children = waiting_children();
+  CHECK(children.size() >= 4);
+  for (pid_t pid : children) {
+    INFO("child " << pid);
+    CHECK(sched_getscheduler(pid) == SCHED_IDLE);
+  }
 }
 
 TEST_CASE("the zygote's libraries are mapped compactly", "[serve][pool]") {
