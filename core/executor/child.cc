@@ -57,6 +57,8 @@ void install_fds(const ChildChannels& ends) {
   }
   if (auto prepared = python->prepare_run(); !prepared.ok())
     setup_failed(prepared.message().c_str());
+  unsigned long long mapped = 0;
+  if (!sandbox::mapped_data_bytes(&mapped, &err)) setup_failed(err.text);
   say("R", "");
 
   RequestHeader header;
@@ -66,7 +68,7 @@ void install_fds(const ChildChannels& ends) {
   if (code == nullptr || !read_exact(3, code, header.code_size))
     setup_failed("protocol: short code");
   code[header.code_size] = '\0';
-  if (!sandbox::limit_data(header.memory_bytes, &err)) setup_failed(err.text);
+  if (!sandbox::limit_data(mapped, header.memory_bytes, &err)) setup_failed(err.text);
 
   python->run_and_exit(code, header.code_size, 3);
 }

@@ -146,6 +146,10 @@ void WarmPool::manage() {
       }
       Status s = fds[i + 1].revents ? await_ready(*p.child, 1000)
                                     : Status::Error("sandbox: child not ready in time");
+      // Most requests ask for the default memory limit: set it now rather than on their path.
+      if (s.ok() && p.child->cgroup)
+        s = p.child->cgroup->set_memory_limit(
+            static_cast<unsigned long long>(config_.limits.default_memory_mb) << 20);
       std::lock_guard<std::mutex> lock(mutex_);
       if (s.ok()) {
         spdlog::debug("pool: child {} ready in {:.1f} ms", p.child->pid,

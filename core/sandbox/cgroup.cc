@@ -130,16 +130,25 @@ Status RunCgroup::attach(pid_t pid) {
 }
 
 Status RunCgroup::set_memory_limit(unsigned long long bytes) {
+  if (bytes == memory_limit_) return Status::Ok();
   if (version_ == CgroupVersion::kV2) {
     // No swap: a run that exceeds its memory is stopped, not slowed to a crawl.
     write_file(file("memory", "memory.swap.max"), "0");
-    return write_value(file("memory", "memory.max"), std::to_string(bytes));
+    if (auto s = write_value(file("memory", "memory.max"), std::to_string(bytes)); !s.ok())
+      return s;
+  } else {
+    // memory+swap may never be below memory alone: raise it first, lower it last. (The file is
+    // absent without swap accounting.)
+    const std::string memsw = file("memory", "memory.memsw.limit_in_bytes");
+    const bool raising = memory_limit_ != 0 && bytes > memory_limit_;
+    if (raising) write_file(memsw, std::to_string(bytes));
+    if (auto s = write_value(file("memory", "memory.limit_in_bytes"), std::to_string(bytes));
+        !s.ok())
+      return s;
+    if (!raising) write_file(memsw, std::to_string(bytes));
+    write_value(file("memory", "memory.max_usage_in_bytes"), "0");  // the peak starts now
   }
-  if (auto s = write_value(file("memory", "memory.limit_in_bytes"), std::to_string(bytes)); !s.ok())
-    return s;
-  write_file(file("memory", "memory.memsw.limit_in_bytes"),
-             std::to_string(bytes));                              // absent without swap accounting
-  write_value(file("memory", "memory.max_usage_in_bytes"), "0");  // the peak starts now
+  memory_limit_ = bytes;
   return Status::Ok();
 }
 

@@ -27,8 +27,10 @@ class RunCgroup {
   RunCgroup& operator=(const RunCgroup&) = delete;
 
   Status attach(pid_t pid);
+  /// Sets the limit (no swap) and, on v1, restarts the peak. A no-op when `bytes` is the limit
+  /// already set: a pool sets the default on its idle children, off the request path.
   Status set_memory_limit(unsigned long long bytes);
-  /// Peak memory of the cgroup in bytes since creation (v2) or the last reset (v1).
+  /// Peak memory of the cgroup in bytes since creation (v2) or the last limit change (v1).
   unsigned long long peak_bytes() const;
   /// Whether the kernel's OOM killer acted in this cgroup.
   bool oom_killed() const;
@@ -38,7 +40,8 @@ class RunCgroup {
  private:
   std::string file(const char* controller, const char* name) const;
   CgroupVersion version_;
-  std::vector<std::string> dirs_;  // v2: one; v1: memory, pids, cpu
+  std::vector<std::string> dirs_;        // v2: one; v1: memory, pids, cpu
+  unsigned long long memory_limit_ = 0;  // 0: not set yet
 };
 
 /// Finds a usable cgroup hierarchy and creates per-run cgroups under `<root>/pyrunner`.

@@ -42,10 +42,12 @@ bool apply_rlimits(const SandboxPlan& plan, StepError* err) {
          set_limit(RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 64 << 10, err);  // pinned pages dodge reclaim
 }
 
-bool limit_data(unsigned long long limit_bytes, StepError* err) {
-  unsigned long long used = 0;
-  if (!current_data_bytes(&used)) return fail(err, kStep, "read(\"/proc/self/status\")");
-  return set_limit(RLIMIT_DATA, "RLIMIT_DATA", static_cast<rlim_t>(used + limit_bytes), err);
+bool mapped_data_bytes(unsigned long long* out, StepError* err) {
+  return current_data_bytes(out) || fail(err, kStep, "read(\"/proc/self/status\")");
+}
+
+bool limit_data(unsigned long long mapped, unsigned long long limit_bytes, StepError* err) {
+  return set_limit(RLIMIT_DATA, "RLIMIT_DATA", static_cast<rlim_t>(mapped + limit_bytes), err);
 }
 
 }  // namespace pyrunner::sandbox
