@@ -99,10 +99,28 @@ std::string numeric_host(const sockaddr_storage& addr, socklen_t len, int* port)
   return host;
 }
 
+// Whether `fd` is the socket of the connection `req` came on: the same peer address and port,
+// and our listening port.
+bool is_connection(int fd, const httplib::Request& req, int local_port) {
+  sockaddr_storage peer{}, local{};
+  socklen_t peer_len = sizeof peer, local_len = sizeof local;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) return false;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) return false;
+  int peer_port = 0, our_port = 0;
+  return numeric_host(peer, peer_len, &peer_port) == req.remote_addr &&
+         peer_port == req.remote_port && !numeric_host(local, local_len, &our_port).empty() &&
+         our_port == local_port;
+}
+
 // The socket of the connection a request came on. httplib 0.11 does not expose it, but the
 // peer address and port identify it among our fds, and it stays open while the handler runs.
 // Used only to notice a client that hangs up mid-run, so that its run is killed.
 int client_socket(const httplib::Request& req, int local_port) {
+  // httplib serves a keep-alive connection on one thread: its next request is checked against
+  // the fd found last on this thread (two calls) before every fd we hold is scanned (a few
+  // hundred calls with a full pool).
+  thread_local int last_found = -1;
+  if (last_found >= 0 && is_connection(last_found, req, local_port)) return last_found;
   int found = -1;
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
@@ -110,19 +128,13 @@ int client_socket(const httplib::Request& req, int local_port) {
     int fd = std::atoi(entry->d_name);
     struct stat st;
     if (entry->d_name[0] == '.' || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    sockaddr_storage peer{}, local{};
-    socklen_t peer_len = sizeof peer, local_len = sizeof local;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;
-    int peer_port = 0, our_port = 0;
-    if (numeric_host(peer, peer_len, &peer_port) == req.remote_addr &&
-        peer_port == req.remote_port && !numeric_host(local, local_len, &our_port).empty() &&
-        our_port == local_port) {
+    if (is_connection(fd, req, local_port)) {
       found = fd;
       break;
     }
   }
   closedir(dir);
+  last_found = found;
   return found;
 }
 
