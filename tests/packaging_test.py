@@ -511,6 +511,10 @@ def check_binary_libraries(lists):
         m = re.match(r"\s*(\S+) => (\S+)", line)
         if m:
             paths[m.group(1)] = m.group(2)
+        else:  # the dynamic loader itself, when NEEDED (thread_local): "/lib64/ld-linux-x86-64.so.2 (0x...)"
+            m = re.match(r"\s*(/\S+) \(0x", line)
+            if m:
+                paths[os.path.basename(m.group(1))] = m.group(1)
     stray = []
     for so in sonames:
         path = paths.get(so)
