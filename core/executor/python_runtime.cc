@@ -220,14 +220,16 @@ def main(code, record_fd):
         os.write(record_fd, ("D " + record + "\n").encode("utf-8", "backslashreplace"))
     except OSError:
         pass
-    # What is left is tearing down this process's copy of the zygote's address space (~1.5 ms
-    # of CPU). It must not delay the server that the record just woke, on this CPU, nor other
-    # runs: it becomes background work.
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        os.sched_yield()
-    except OSError:
-        pass
+    # What is left of a zygote's child is tearing down its copy of the zygote's address space
+    # (~1.5 ms of CPU). It must not delay the server that the record just woke, on this CPU,
+    # nor other runs: it becomes background work. (A cold child's teardown is small, and
+    # `pyrunner run` waits for it: it keeps its priority.)
+    if _zygote:
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            os.sched_yield()
+        except OSError:
+            pass
     os._exit(exit_code)
 )PY";
 
