@@ -167,17 +167,18 @@ bool RunCgroup::oom_killed() const {
 }
 
 void RunCgroup::destroy() {
-  if (dirs_.empty()) return;
-  if (version_ == CgroupVersion::kV2) write_file(dirs_[0] + "/cgroup.kill", "1");  // Linux 5.14+
-  // Processes take a moment to leave after SIGKILL; rmdir fails with EBUSY until they have.
+  // Usually the run's processes are gone by now (its PID 1 was reaped, and its PID namespace
+  // with it), so rmdir succeeds at once: only a cgroup still in use is emptied first, and
+  // processes take a moment to leave after SIGKILL (rmdir fails with EBUSY until they have).
   for (int attempt = 0; attempt < 500 && !dirs_.empty(); ++attempt) {
     for (auto it = dirs_.begin(); it != dirs_.end();) {
-      kill_procs(*it + "/cgroup.procs");
       if (::rmdir(it->c_str()) == 0 || errno == ENOENT) {
         it = dirs_.erase(it);
-      } else {
-        ++it;
+        continue;
       }
+      if (version_ == CgroupVersion::kV2) write_file(*it + "/cgroup.kill", "1");  // Linux 5.14+
+      kill_procs(*it + "/cgroup.procs");
+      ++it;
     }
     if (!dirs_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -287,8 +288,7 @@ Result<std::unique_ptr<RunCgroup>> CgroupManager::create_run() {
       return s;
   } else {
     if (auto s = write_value(dirs[1] + "/pids.max", pids); !s.ok()) return s;
-    if (auto s = write_value(dirs[2] + "/cpu.cfs_period_us", std::to_string(period)); !s.ok())
-      return s;
+    // cpu.cfs_period_us of a new cgroup is already 100000 (100 ms): only the quota is set.
     if (auto s = write_value(dirs[2] + "/cpu.cfs_quota_us", std::to_string(quota)); !s.ok())
       return s;
   }
