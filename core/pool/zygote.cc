@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -17,7 +18,9 @@
 #include "core/pool/arenas.h"
 #include "core/pool/hugepages.h"
 #include "core/pool/mappings.h"
+#include "core/sandbox/environment.h"
 #include "core/sandbox/host.h"
+#include "core/sandbox/mounts.h"
 #include "core/sandbox/plan.h"
 #include "core/util/process.h"
 
@@ -132,8 +135,20 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
                                      " threads running; forking would be unsafe");
     }
   }
-  // Preloaded matplotlib already has its font list: warm runs need no copy of it in /tmp.
-  if (warm) plan->tmp_seeds.clear();
+  if (warm) {
+    // Preloaded matplotlib already has its font list: warm runs need no copy of it in /tmp.
+    plan->tmp_seeds.clear();
+    // The part of the root that is the same for every run is built once, in a mount namespace
+    // of our own, and we move into it: each child's mount namespace is a copy, so a child
+    // mounts only its own /tmp, /dev/shm and /proc (mounts.h). Our environment is reset once
+    // for all of them too; the host's filesystem is out of reach from here on.
+    sandbox::StepError err;
+    if (unshare(CLONE_NEWNS) != 0)
+      return fail_start(channel, std::string("unshare(CLONE_NEWNS): ") + std::strerror(errno));
+    if (!sandbox::reset_environment(*plan, &err) || !sandbox::build_root_template(*plan, &err))
+      return fail_start(channel, err.text);
+    plan->prebuilt_root = true;
+  }
   ChildSpec spec{&plan.value(), &config.value(), warm ? &*warm : nullptr};
   // Forking and confining the next children must not take CPU from runs in progress; each
   // child gets normal priority back from the server when it is given a request.

@@ -33,9 +33,13 @@ bool new_session(StepError* err) {
 bool contain(const SandboxPlan& plan, StepError* err) {
   // The cgroup is created and joined from outside by the parent (cgroup.h); namespaces were
   // created by clone (namespaces.h). In the new namespaces, as root:
+  // A zygote that built the root template reset its environment before it moved in, once for
+  // all its children.
+  const bool prebuilt = plan.prebuilt_root;
   return new_session(err) &&
-         reset_environment(plan, err) &&  // needs the host /proc: before the pivot
-         build_root(plan, err) && set_hostname(plan, err) && apply_rlimits(plan, err) &&
+         (prebuilt || reset_environment(plan, err)) &&  // needs the host /proc: before the pivot
+         (prebuilt ? mount_run_filesystems(plan, err) : build_root(plan, err)) &&
+         set_hostname(plan, err) && apply_rlimits(plan, err) &&
          // ---- privileges drop here: from now on an unprivileged uid with no capabilities ----
          drop_privileges(plan, err) &&
          die_with_parent(err) &&  // after the uid change, which clears the death signal

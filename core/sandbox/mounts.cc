@@ -90,9 +90,9 @@ bool seed_file(const char* source, const char* target, uid_t uid, gid_t gid, Ste
   return true;
 }
 
-}  // namespace
-
-bool build_root(const SandboxPlan& plan, StepError* err) {
+// The part of the root that is the same for every run: a tmpfs holding the mount points, the
+// read-only binds, the symlinks and a minimal /dev.
+bool build_static(const SandboxPlan& plan, StepError* err) {
   // Nothing done below may propagate back to the host's mount namespace.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return fail(err, kStep, "mount(\"/\", MS_REC|MS_PRIVATE)");
@@ -106,9 +106,6 @@ bool build_root(const SandboxPlan& plan, StepError* err) {
   if (!mount_tmpfs(plan.dev_dir.c_str(), plan.dev_opts.c_str(), MS_NOSUID | MS_NOEXEC, err))
     return false;
   if (!make_dirs(plan.shm_dir.c_str(), err)) return false;
-  if (!mount_tmpfs(plan.shm_dir.c_str(), plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                   err))
-    return false;
   for (const auto& b : plan.binds) {
     if (!bind(b, err)) return false;
   }
@@ -117,26 +114,45 @@ bool build_root(const SandboxPlan& plan, StepError* err) {
       return fail(err, kStep, "symlink(\"%s\", \"%s\")", link.target.c_str(),
                   link.linkpath.c_str());
   }
+  // /dev holds only mount points and links from now on (its device nodes are binds).
+  if (mount(nullptr, plan.dev_dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
+            plan.dev_opts.c_str()) != 0)
+    return fail(err, kStep, "mount(\"%s\", MS_REMOUNT|MS_RDONLY)", plan.dev_dir.c_str());
+  return true;
+}
+
+// What every run gets fresh: /dev/shm, /tmp (with its seed files) and /proc. The plan's paths
+// are under the new root; `skip` characters of each are dropped once it is the root.
+bool mount_per_run(const SandboxPlan& plan, size_t skip, StepError* err) {
+  const char* shm = plan.shm_dir.c_str() + skip;
+  const char* tmp = plan.tmp_dir.c_str() + skip;
+  const char* proc = plan.proc_dir.c_str() + skip;
+  if (!mount_tmpfs(shm, plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV | MS_NOEXEC, err)) return false;
   // Private /tmp: size-limited, and its pages count against the run's memory cgroup.
-  if (!mount_tmpfs(plan.tmp_dir.c_str(), plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV, err))
-    return false;
+  if (!mount_tmpfs(tmp, plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV, err)) return false;
   for (const auto& seed : plan.tmp_seeds) {
-    if (!seed_file(seed.source.c_str(), seed.target.c_str(), plan.uid, plan.gid, err)) return false;
+    if (!seed_file(seed.source.c_str(), seed.target.c_str() + skip, plan.uid, plan.gid, err))
+      return false;
   }
   // A fresh /proc for the run's PID namespace: it lists only the run's own processes.
-  if (mount("proc", plan.proc_dir.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-    return fail(err, kStep, "mount(\"proc\", \"%s\")", plan.proc_dir.c_str());
-  for (const auto& path : plan.proc_hidden) {
-    if (mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) != 0)
-      return fail(err, kStep, "mount(\"/dev/null\", \"%s\", MS_BIND)", path.c_str());
+  if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    return fail(err, kStep, "mount(\"proc\", \"%s\")", proc);
+  for (const auto& hidden : plan.proc_hidden) {
+    const char* path = hidden.c_str() + skip;
+    if (mount("/dev/null", path, nullptr, MS_BIND, nullptr) != 0)
+      return fail(err, kStep, "mount(\"/dev/null\", \"%s\", MS_BIND)", path);
   }
-  for (const auto& path : plan.proc_readonly) {
-    if (mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-        mount(nullptr, path.c_str(), nullptr,
+  for (const auto& readonly : plan.proc_readonly) {
+    const char* path = readonly.c_str() + skip;
+    if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+        mount(nullptr, path, nullptr,
               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-      return fail(err, kStep, "mount(\"%s\", MS_BIND|MS_RDONLY)", path.c_str());
+      return fail(err, kStep, "mount(\"%s\", MS_BIND|MS_RDONLY)", path);
   }
+  return true;
+}
 
+bool enter_root(const SandboxPlan& plan, StepError* err) {
   if (syscall(SYS_pivot_root, plan.root.c_str(), plan.old_root.c_str()) != 0)
     return fail(err, kStep, "pivot_root(\"%s\", \"%s\")", plan.root.c_str(), plan.old_root.c_str());
   if (chdir("/") != 0) return fail(err, kStep, "chdir(\"/\")");
@@ -149,6 +165,20 @@ bool build_root(const SandboxPlan& plan, StepError* err) {
             plan.root_tmpfs_opts.c_str()) != 0)
     return fail(err, kStep, "mount(\"/\", MS_REMOUNT|MS_RDONLY)");
   return true;
+}
+
+}  // namespace
+
+bool build_root(const SandboxPlan& plan, StepError* err) {
+  return build_static(plan, err) && mount_per_run(plan, 0, err) && enter_root(plan, err);
+}
+
+bool build_root_template(const SandboxPlan& plan, StepError* err) {
+  return build_static(plan, err) && enter_root(plan, err);
+}
+
+bool mount_run_filesystems(const SandboxPlan& plan, StepError* err) {
+  return mount_per_run(plan, plan.root.size(), err);
 }
 
 }  // namespace pyrunner::sandbox

@@ -43,6 +43,9 @@ struct SandboxPlan {
   std::vector<std::string> proc_hidden;    // /proc files covered by /dev/null
   std::vector<std::string> proc_readonly;  // /proc directories made read-only
   std::string hostname = "pyrunner";
+  // Set by a zygote that has built the root template and the environment and lives in them
+  // (mounts.h): its children only mount their own /tmp, /dev/shm and /proc.
+  bool prebuilt_root = false;
 
   uid_t uid;
   gid_t gid;

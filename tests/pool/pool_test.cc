@@ -225,6 +225,25 @@ TEST_CASE("the zygote's libraries are mapped compactly", "[serve][pool]") {
   CHECK(total < 900);
 }
 
+TEST_CASE("the zygote lives in the runs' root template, away from the host's filesystem",
+          "[serve][pool]") {
+  const auto& s = pool_server();
+  wait_ready(s);
+  const std::string root = "/proc/" + std::to_string(zygote_pid(s)) + "/root";
+  CHECK(std::filesystem::exists(root + "/usr/bin/python3"));
+  CHECK(std::filesystem::exists(root + "/dev/null"));
+  // What the host has and a run must not see: the test's own working tree, /run, /home.
+  CHECK_FALSE(std::filesystem::exists(root + std::filesystem::current_path().string()));
+  CHECK_FALSE(std::filesystem::exists(root + "/run"));
+  CHECK_FALSE(std::filesystem::exists(root + "/home"));
+  // Each run still has its own /tmp on top of it, and the shared parts are read-only.
+  success(s, "open('/tmp/mine', 'w').write('x')");
+  CHECK(success(s, "import os; print(os.path.exists('/tmp/mine'))")["stdout"] == "False\n");
+  CHECK(success(s,
+                "import os; print(os.statvfs('/dev').f_flag & os.ST_RDONLY != 0, "
+                "os.statvfs('/').f_flag & os.ST_RDONLY != 0)")["stdout"] == "True True\n");
+}
+
 TEST_CASE("a module imported by one run is not imported in the next", "[serve][pool]") {
   const auto& s = pool_server();
   // Not `fractions`: the preload (sympy) imports it already, so it is in every run's
