@@ -2,17 +2,12 @@
 
 #include <linux/capability.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "core/sandbox/host.h"
 
 namespace pyrunner {
 
-bool background_scheduling_available() {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return false;
-  return (data[CAP_SYS_NICE / 32].effective & (1u << (CAP_SYS_NICE % 32))) != 0;
-}
+bool background_scheduling_available() { return sandbox::has_capability(CAP_SYS_NICE); }
 
 void to_background(pid_t id) {
   if (!background_scheduling_available()) return;

@@ -29,12 +29,9 @@ constexpr NeededCap kNeededCaps[] = {
 
 // "" when every needed capability is effective, else the missing ones with their reasons.
 std::string missing_capabilities() {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return "capget failed";
   std::string missing;
   for (const auto& c : kNeededCaps) {
-    if ((data[c.cap / 32].effective & (1u << (c.cap % 32))) == 0) {
+    if (!has_capability(c.cap)) {
       missing += std::string(missing.empty() ? "" : ", ") + c.name + " (" + c.why + ")";
     }
   }
@@ -69,6 +66,13 @@ Status make_dirs(const std::string& path) {
 }
 
 }  // namespace
+
+bool has_capability(int cap) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
 
 Result<HostSandbox> prepare_host(const Config& config) {
   HostSandbox host;

@@ -18,6 +18,9 @@ struct HostSandbox {
   bool degraded = false;
 };
 
+/// Whether capability `cap` (CAP_*) is in this process's effective set.
+bool has_capability(int cap);
+
 /// Builds the plan and finds the cgroup hierarchy. Errors say what is missing and how to fix it.
 Result<HostSandbox> prepare_host(const Config& config);
 
