@@ -8,24 +8,16 @@
 #include <vector>
 
 namespace pyrunner {
-namespace {
 
-struct Mapping {
-  unsigned long start = 0, end = 0, offset = 0, inode = 0;
-  char perms[5] = {0};
-  unsigned dev_major = 0, dev_minor = 0;
-  unsigned long anonymous_kb = 0;
-};
-
-std::vector<Mapping> read_smaps() {
+std::vector<Mapping> read_mappings() {
   std::vector<Mapping> maps;
   FILE* f = std::fopen("/proc/self/smaps", "re");
   if (f == nullptr) return maps;
   char line[512];
   while (std::fgets(line, sizeof line, f) != nullptr) {
     Mapping m;
-    if (std::sscanf(line, "%lx-%lx %4s %lx %x:%x %lu", &m.start, &m.end, m.perms, &m.offset,
-                    &m.dev_major, &m.dev_minor, &m.inode) == 7) {
+    if (std::sscanf(line, "%lx-%lx %4s %lx %x:%x %lu %255s", &m.start, &m.end, m.perms, &m.offset,
+                    &m.dev_major, &m.dev_minor, &m.inode, m.name) >= 7) {
       maps.push_back(m);
     } else if (!maps.empty() && std::strncmp(line, "Anonymous:", 10) == 0) {
       maps.back().anonymous_kb = std::strtoul(line + 10, nullptr, 10);
@@ -34,6 +26,8 @@ std::vector<Mapping> read_smaps() {
   std::fclose(f);
   return maps;
 }
+
+namespace {
 
 // `b` continues `a` in the same file: adjacent in memory and in the file.
 bool continues(const Mapping& a, const Mapping& b) {
@@ -48,7 +42,7 @@ bool clean_read_only(const Mapping& m) {
 }  // namespace
 
 size_t merge_library_mappings() {
-  std::vector<Mapping> maps = read_smaps();
+  std::vector<Mapping> maps = read_mappings();
   size_t merged = 0;
   for (size_t i = 0; i < maps.size(); ++i) {
     if (std::strcmp(maps[i].perms, "r-xp") != 0 || maps[i].anonymous_kb != 0) continue;

@@ -4,8 +4,21 @@
 /// ~220 shared objects).
 
 #include <cstddef>
+#include <vector>
 
 namespace pyrunner {
+
+/// One mapping of /proc/self/smaps, with what the zygote's address-space passes need.
+struct Mapping {
+  unsigned long start = 0, end = 0, offset = 0, inode = 0;
+  char perms[5] = {0};
+  unsigned dev_major = 0, dev_minor = 0;
+  char name[256] = {0};  // the file, "[heap]", "[stack]"...; empty for anonymous memory
+  unsigned long anonymous_kb = 0;
+};
+
+/// This process's mappings, in address order (empty if /proc is not readable).
+std::vector<Mapping> read_mappings();
 
 /// A shared object is mapped as read-only headers, executable text and read-only constants:
 /// three mappings of one file, back to back. Making the two read-only ones executable too lets

@@ -134,8 +134,6 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
       return fail_start(channel, "the preload left " + std::to_string(threads) +
                                      " threads running; forking would be unsafe");
     }
-  }
-  if (warm) {
     // Preloaded matplotlib already has its font list: warm runs need no copy of it in /tmp.
     plan->tmp_seeds.clear();
     // The part of the root that is the same for every run is built once, in a mount namespace
