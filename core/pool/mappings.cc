@@ -21,6 +21,8 @@ std::vector<Mapping> read_mappings() {
       maps.push_back(m);
     } else if (!maps.empty() && std::strncmp(line, "Anonymous:", 10) == 0) {
       maps.back().anonymous_kb = std::strtoul(line + 10, nullptr, 10);
+    } else if (!maps.empty() && std::strncmp(line, "AnonHugePages:", 14) == 0) {
+      maps.back().anon_huge_kb = std::strtoul(line + 14, nullptr, 10);
     }
   }
   std::fclose(f);
@@ -33,6 +35,12 @@ namespace {
 bool continues(const Mapping& a, const Mapping& b) {
   return a.inode != 0 && a.inode == b.inode && a.dev_major == b.dev_major &&
          a.dev_minor == b.dev_minor && a.end == b.start && a.offset + (a.end - a.start) == b.offset;
+}
+
+// Readable, private and not executable: part of a shared object's writable image, if the file
+// is one.
+bool private_data(const Mapping& m) {
+  return m.perms[0] == 'r' && m.perms[2] != 'x' && m.perms[3] == 'p';
 }
 
 bool clean_read_only(const Mapping& m) {
@@ -57,6 +65,42 @@ size_t merge_library_mappings() {
     }
   }
   return merged;
+}
+
+size_t anonymize_library_data() {
+  std::vector<Mapping> maps = read_mappings();
+  size_t replaced = 0;
+  for (size_t i = 0; i < maps.size();) {
+    if (maps[i].inode == 0 || !private_data(maps[i])) {
+      ++i;
+      continue;
+    }
+    // [i, end): this file's adjacent private mappings, then at most one anonymous one (.bss)
+    // without huge pages.
+    size_t end = i + 1;
+    while (end < maps.size() && maps[end].start == maps[end - 1].end && private_data(maps[end]) &&
+           (continues(maps[end - 1], maps[end]) ||
+            (maps[end].name[0] == '\0' && maps[end - 1].inode != 0 && maps[end].anon_huge_kb == 0)))
+      ++end;
+    bool writable = false;
+    for (size_t k = i; k < end; ++k) writable |= maps[k].perms[1] == 'w';
+    if (writable && end - i >= 2) {
+      void* at = reinterpret_cast<void*>(maps[i].start);
+      size_t length = maps[end - 1].end - maps[i].start;
+      void* copy =
+          mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (copy != MAP_FAILED) {
+        std::memcpy(copy, at, length);
+        // Moves the copy's pages over the originals, unmapping them, in one step.
+        if (mremap(copy, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, at) != MAP_FAILED)
+          replaced += end - i;
+        else
+          munmap(copy, length);
+      }
+    }
+    i = end;
+  }
+  return replaced;
 }
 
 }  // namespace pyrunner

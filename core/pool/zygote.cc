@@ -126,14 +126,16 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
     runtime->warm_up();
     if (auto s = runtime->seal(); !s.ok()) return fail_start(channel, s.message());
     runtime->freeze();
-    collapse_heap_to_huge_pages();
-    merge_library_mappings();
-    warm = std::move(runtime.value());
-    // Forking a process with threads (BLAS, OpenMP) deadlocks the child: refuse to start.
+    // Forking a process with threads (BLAS, OpenMP) deadlocks the child: refuse to start. (The
+    // address-space passes below need a single thread too.)
     if (int threads = thread_count(); threads != 1) {
       return fail_start(channel, "the preload left " + std::to_string(threads) +
                                      " threads running; forking would be unsafe");
     }
+    merge_library_mappings();
+    anonymize_library_data();
+    collapse_heap_to_huge_pages();
+    warm = std::move(runtime.value());
     // Preloaded matplotlib already has its font list: warm runs need no copy of it in /tmp.
     plan->tmp_seeds.clear();
     // The part of the root that is the same for every run is built once, in a mount namespace
