@@ -7,7 +7,11 @@
 
 namespace pyrunner {
 
-bool background_scheduling_available() { return sandbox::has_capability(CAP_SYS_NICE); }
+bool background_scheduling_available() {
+  // Asked once per run; a process's capabilities do not change while it serves.
+  static const bool available = sandbox::has_capability(CAP_SYS_NICE);
+  return available;
+}
 
 void to_background(pid_t id) {
   if (!background_scheduling_available()) return;
