@@ -74,7 +74,10 @@ PLAN = {
             False: {"print1": (100, 3, 10), "print1_paced": (30, 2, 4),
                     "full_stack": (12, 1, 18), "workload": (12, 1, 15)},
         },
-        "throughput_s": 5.0,
+        # Throughput is measured in several windows and the median window is reported: on a
+        # shared machine one window can land on another tenant's burst.
+        "throughput_s": 3.0,
+        "throughput_windows": 5,
         "baseline": {"python_print1": 20, "python_full_stack": 7, "pyrunner_run": 20},
     },
     "quick": {
@@ -86,6 +89,7 @@ PLAN = {
                     "full_stack": (3, 0, 5), "workload": (3, 0, 4)},
         },
         "throughput_s": 1.5,
+        "throughput_windows": 1,
         "baseline": {"python_print1": 5, "python_full_stack": 3, "pyrunner_run": 5},
     },
 }
@@ -643,10 +647,20 @@ def bench_server(binary, pool, workdir, plan, servers, res):
 
     for n in CONCURRENCY:
         h = server.wait_pool_ready(15)
-        log("   throughput print(1), %d clients, %.1f s" % (n, plan["throughput_s"]))
-        r = measure_throughput(server, n, plan["throughput_s"],
-                               int(h.get("pool", {}).get("zygote_pid") or 0))
+        windows = plan["throughput_windows"]
+        log("   throughput print(1), %d clients, %d x %.1f s" % (n, windows, plan["throughput_s"]))
+        trials = []
+        for _ in range(windows):
+            server.wait_pool_ready(15)
+            trials.append(measure_throughput(server, n, plan["throughput_s"],
+                                             int(h.get("pool", {}).get("zygote_pid") or 0)))
+        trials.sort(key=lambda t: t["runs_per_s"] or 0)
+        r = dict(trials[len(trials) // 2])  # the median window, with its CPU breakdown
+        r["windows_runs_per_s"] = [t["runs_per_s"] for t in trials]
         res["throughput_%d" % n] = r
+        if windows > 1:
+            log("     windows: %s runs/s" % ", ".join("%.0f" % (t["runs_per_s"] or 0)
+                                                    for t in trials))
         c = r["cpu"]
         log("     %.1f runs/s (%d success, %d x 429, %d x 503, %d other)%s" %
             (r["runs_per_s"] or 0, r["success"], r["busy_429"], r["busy_503"], r["other"],
@@ -892,7 +906,8 @@ def main():
                               "server.max_queue": 64},
             "plan": {"latency": {("pool_on" if k else "pool_off"): v
                                  for k, v in plan["latency"].items()},
-                     "throughput_s": plan["throughput_s"], "baseline": plan["baseline"]},
+                     "throughput_s": plan["throughput_s"],
+                     "throughput_windows": plan["throughput_windows"], "baseline": plan["baseline"]},
         },
         "servers": {},
         "baseline": None,
