@@ -371,6 +371,10 @@ void PythonRuntime::warm_up() {
   PyErr_Clear();
 }
 
+const void* PythonRuntime::interpreter_code() {
+  return reinterpret_cast<const void*>(&PyEval_EvalCode);
+}
+
 void PythonRuntime::freeze() {
   PyObject* gc = PyImport_ImportModule("gc");
   if (gc == nullptr) {

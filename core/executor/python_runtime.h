@@ -32,6 +32,8 @@ class PythonRuntime {
   /// Freezes the GC generations so that forked children do not copy the pages the collector
   /// would otherwise touch (CPython's recommendation for pre-fork servers).
   void freeze();
+  /// An address in the interpreter's own code (the bytecode loop), to find its mapping.
+  static const void* interpreter_code();
 
   /// Call in a forked child before anything else touches Python.
   static void after_fork_child();

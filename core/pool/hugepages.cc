@@ -30,4 +30,39 @@ size_t collapse_heap_to_huge_pages() {
   return collapsed;
 }
 
+size_t collapse_text_to_huge_pages(const void* code) {
+  constexpr unsigned long kHuge = 2UL << 20;
+  const auto at = reinterpret_cast<unsigned long>(code);
+  for (const Mapping& m : read_mappings()) {
+    if (at < m.start || at >= m.end) continue;
+    if (std::strcmp(m.perms, "r-xp") != 0 || m.inode == 0) return 0;
+    unsigned long from = (m.start + kHuge - 1) & ~(kHuge - 1);
+    unsigned long to = m.end & ~(kHuge - 1);
+    if (to <= from) return 0;
+    const size_t length = to - from;
+    auto* target = reinterpret_cast<void*>(from);
+    // The copy is made 2 MiB-aligned, so that it can be collapsed before it moves.
+    void* area = mmap(nullptr, length + kHuge, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (area == MAP_FAILED) return 0;
+    const auto base = reinterpret_cast<unsigned long>(area);
+    const unsigned long aligned = (base + kHuge - 1) & ~(kHuge - 1);
+    if (aligned > base) munmap(area, aligned - base);
+    if (aligned + length < base + length + kHuge)
+      munmap(reinterpret_cast<void*>(aligned + length), base + length + kHuge - aligned - length);
+    auto* copy = reinterpret_cast<void*>(aligned);
+    std::memcpy(copy, target, length);
+    if (madvise(copy, length, MADV_HUGEPAGE) != 0 || madvise(copy, length, MADV_COLLAPSE) != 0 ||
+        mprotect(copy, length, PROT_READ | PROT_EXEC) != 0 ||
+        // The code being replaced may be running (it is the caller's library): mremap swaps it
+        // for its identical copy in one step.
+        mremap(copy, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, target) == MAP_FAILED) {
+      munmap(copy, length);
+      return 0;
+    }
+    return length;
+  }
+  return 0;
+}
+
 }  // namespace pyrunner

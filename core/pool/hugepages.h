@@ -14,4 +14,12 @@ namespace pyrunner {
 /// this process. Best effort: returns the number of bytes collapsed (0 on older kernels).
 size_t collapse_heap_to_huge_pages();
 
+/// The executable mapping that contains `code` (the interpreter's library): its 2 MiB-aligned
+/// part is copied into anonymous memory, executable and read-only, and collapsed into huge
+/// pages. A child then reaches that code through a few page-table entries copied at fork
+/// instead of ~50 page faults on the file per run (fault-around maps 16 pages at a time).
+/// The unaligned ends stay mapped from the file. Single-threaded processes only. Best effort:
+/// returns the number of bytes moved to huge pages.
+size_t collapse_text_to_huge_pages(const void* code);
+
 }  // namespace pyrunner

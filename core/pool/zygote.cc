@@ -135,6 +135,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
     merge_library_mappings();
     anonymize_library_data();
     collapse_heap_to_huge_pages();
+    collapse_text_to_huge_pages(PythonRuntime::interpreter_code());
     warm = std::move(runtime.value());
     // Preloaded matplotlib already has its font list: warm runs need no copy of it in /tmp.
     plan->tmp_seeds.clear();
