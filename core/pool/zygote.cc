@@ -126,6 +126,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
     runtime->warm_up();
     if (auto s = runtime->seal(); !s.ok()) return fail_start(channel, s.message());
     runtime->freeze();
+    runtime->fill_object_pools();
     // Forking a process with threads (BLAS, OpenMP) deadlocks the child: refuse to start. (The
     // address-space passes below need a single thread too.)
     if (int threads = thread_count(); threads != 1) {
