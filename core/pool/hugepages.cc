@@ -1,7 +1,10 @@
 #include "core/pool/hugepages.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "core/pool/mappings.h"
@@ -15,6 +18,13 @@ namespace pyrunner {
 size_t collapse_heap_to_huge_pages() {
   constexpr unsigned long kHuge = 2UL << 20;
   size_t collapsed = 0;
+  // The brk heap's last partial 2 MiB would stay in 4 KiB pages (~1.5 MB of them here): extend
+  // the heap to the next boundary first. malloc treats the gap as a foreign sbrk, and no longer
+  // trims its heap below it, which would split the last huge page.
+  const auto brk_end = reinterpret_cast<unsigned long>(sbrk(0));
+  const unsigned long brk_aligned = (brk_end + kHuge - 1) & ~(kHuge - 1);
+  if (brk_end != static_cast<unsigned long>(-1) && brk_aligned > brk_end)
+    sbrk(static_cast<intptr_t>(brk_aligned - brk_end));
   for (const Mapping& m : read_mappings()) {
     // Anonymous private rw memory only (the Python heap, arenas, numpy's allocations).
     if (std::strcmp(m.perms, "rw-p") != 0 ||
@@ -25,7 +35,13 @@ size_t collapse_heap_to_huge_pages() {
     if (to <= from) continue;
     void* addr = reinterpret_cast<void*>(from);
     if (madvise(addr, to - from, MADV_HUGEPAGE) != 0) continue;
-    if (madvise(addr, to - from, MADV_COLLAPSE) == 0) collapsed += to - from;
+    for (unsigned long huge = from; huge < to; huge += kHuge) {
+      void* one = reinterpret_cast<void*>(huge);
+      // EAGAIN is the kernel's "temporary resource contention": worth one more try.
+      if (madvise(one, kHuge, MADV_COLLAPSE) == 0 ||
+          (errno == EAGAIN && madvise(one, kHuge, MADV_COLLAPSE) == 0))
+        collapsed += kHuge;
+    }
   }
   return collapsed;
 }

@@ -10,8 +10,9 @@
 
 namespace pyrunner {
 
-/// MADV_HUGEPAGE + MADV_COLLAPSE (Linux 6.1+) on every private anonymous writable mapping of
-/// this process. Best effort: returns the number of bytes collapsed (0 on older kernels).
+/// MADV_HUGEPAGE + MADV_COLLAPSE (Linux 6.1+), 2 MiB at a time, on every private anonymous
+/// writable mapping of this process (the brk heap extended to a 2 MiB boundary first). Best
+/// effort: returns the number of bytes collapsed (0 on older kernels).
 size_t collapse_heap_to_huge_pages();
 
 /// The executable mapping that contains `code` (the interpreter's library): its 2 MiB-aligned
