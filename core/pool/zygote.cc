@@ -18,6 +18,7 @@
 #include "core/pool/arenas.h"
 #include "core/pool/hugepages.h"
 #include "core/pool/mappings.h"
+#include "core/sandbox/credentials.h"
 #include "core/sandbox/environment.h"
 #include "core/sandbox/host.h"
 #include "core/sandbox/mounts.h"
@@ -110,6 +111,10 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
   if (!config.ok()) return fail_start(channel, config.status().message());
   auto plan = sandbox::build_plan(*config);
   if (!plan.ok()) return fail_start(channel, plan.status().message());
+  // Every child would empty the capability bounding set it inherits: empty ours once instead.
+  // (We keep the capabilities we hold; we never exec.)
+  if (sandbox::StepError err; !sandbox::drop_bounding_set(*plan, &err))
+    return fail_start(channel, err.text);
 
   // The sealed std streams are built on fds 0-2 (a child replaces what is under them), so those
   // must be open even if the server was started with one closed.

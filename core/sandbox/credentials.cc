@@ -13,13 +13,18 @@ constexpr const char* kStep = "sandbox/credentials";
 
 }  // namespace
 
-bool drop_privileges(const SandboxPlan& plan, StepError* err) {
-  // The bounding set caps what any later execve could grant; empty it while we still hold
-  // CAP_SETPCAP.
+bool drop_bounding_set(const SandboxPlan& plan, StepError* err) {
   for (int cap = 0; cap <= plan.cap_last_cap; ++cap) {
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) <= 0) continue;  // dropped already (or unknown)
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
       return fail(err, kStep, "prctl(PR_CAPBSET_DROP, %d)", cap);
   }
+  return true;
+}
+
+bool drop_privileges(const SandboxPlan& plan, StepError* err) {
+  // While we still hold CAP_SETPCAP.
+  if (!drop_bounding_set(plan, err)) return false;
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
     return fail(err, kStep, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return fail(err, kStep, "prctl(PR_SET_KEEPCAPS, 0)");
