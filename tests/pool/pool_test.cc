@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -298,6 +299,68 @@ TEST_CASE("a pooled run's memory_used is its own, not the zygote's", "[serve][po
   REQUIRE(j["memory_used"].is_number());
   CHECK(j["memory_used"].get<double>() > 0);
   CHECK(j["memory_used"].get<double>() < 30);
+}
+
+// The highest run number of each pyrunner instance's run cgroups ("run-<instance>-<n>") in this
+// host's cgroup v1 memory hierarchy (empty on v2): how many cgroups each has created so far.
+std::map<std::string, unsigned long> v1_run_cgroups_created() {
+  std::map<std::string, unsigned long> created;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/fs/cgroup/memory/pyrunner", ec)) {
+    const std::string name = e.path().filename();
+    if (name.rfind("run-", 0) != 0) continue;
+    const size_t dash = name.rfind('-');
+    auto& n = created[name.substr(0, dash)];
+    n = std::max(n, std::stoul(name.substr(dash + 1)));
+  }
+  return created;
+}
+
+TEST_CASE("run cgroups are reused (v1), and a reused one reports only its own run",
+          "[serve][pool]") {
+  const auto& s = pool_server();
+  wait_ready(s);
+  // A large run and one the OOM killer stops: their cgroups come back to later runs.
+  auto big = success(s, "x = bytearray(150 * 1024 * 1024)\nprint(len(x))");
+  CHECK(big["memory_used"].get<double>() > 140);
+  // (Files in /tmp and /dev/shm are charged to the cgroup but not to RLIMIT_DATA: the kernel's
+  // OOM killer stops this one, not a MemoryError.)
+  auto oom = run_with(s,
+                      "for path in ('/tmp/f', '/dev/shm/f'):\n"
+                      "    with open(path, 'wb') as f:\n"
+                      "        for i in range(40):\n"
+                      "            f.write(b'x' * 1000000)\n",
+                      {{"memory_limit", 64}});
+  REQUIRE(oom.status == 200);
+  CHECK(oom.json()["status"] == "memory_exceeded");
+  wait_full(s);
+  const auto before = v1_run_cgroups_created();
+  for (int i = 0; i < 40; ++i) {
+    if (i >= 20) {
+      // Killed, but not by the OOM killer: in the bomb's old cgroup (the pool cycles through
+      // fewer than 20), its OOM kill is not this run's.
+      auto r = run_with(s, "import ctypes\nctypes.string_at(0)");  // SIGSEGV
+      INFO("run " << i << ": " << r.body);
+      REQUIRE(r.status == 200);
+      CHECK(r.json()["status"] == "error");
+      continue;
+    }
+    auto j = success(s, "print(1)");
+    INFO("run " << i << ": " << j.dump());
+    CHECK(j["memory_used"].get<double>() < 30);  // neither the 150 MB nor the bomb's peak
+  }
+  wait_full(s);
+  if (before.empty()) {
+    WARN("no cgroup v1 memory hierarchy: run cgroups are created for each run");
+    return;
+  }
+  unsigned long created = 0;
+  for (const auto& [instance, n] : v1_run_cgroups_created()) {
+    auto was = before.find(instance);
+    created += n - (was == before.end() ? 0 : was->second);
+  }
+  INFO("cgroups created during 40 runs: " << created);
+  CHECK(created < 20);
 }
 
 TEST_CASE("GET / shows the pool", "[serve][pool]") {
