@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -16,6 +15,7 @@
 
 #include "core/executor/python_runtime.h"
 #include "core/pool/mappings.h"
+#include "support/harness.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
@@ -93,13 +93,7 @@ TEST_CASE("the interpreter's code moves to huge pages, byte for byte, and still 
     WARN("this kernel has no MADV_COLLAPSE (Linux 6.1+): the zygote keeps its code on the file");
     return;
   }
-  // The test process has other threads (servers of other tests): the pass runs in a child.
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) _exit(collapse_in_child());
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  REQUIRE(WIFEXITED(status));
-  INFO("the first failed check in the child (0: none)");
-  CHECK(WEXITSTATUS(status) == 0);
+  const int failed = pyrunner::testing::in_forked_child(collapse_in_child);
+  INFO("the first failed check in the child (0: none; -1: it died)");
+  CHECK(failed == 0);
 }

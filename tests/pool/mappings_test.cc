@@ -7,7 +7,6 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -17,6 +16,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "support/harness.h"
 
 namespace {
 
@@ -150,14 +151,8 @@ TEST_CASE("a shared object's writable image becomes one anonymous mapping, conte
   std::strcpy(contents.data() + page, "data page");
   REQUIRE(pwrite(file, contents.data(), contents.size(), 0) == static_cast<ssize_t>(page * 2));
 
-  // The test process has other threads (servers of other tests): the pass runs in a child.
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) _exit(anonymize_in_child(file));
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
+  const int failed = pyrunner::testing::in_forked_child([&] { return anonymize_in_child(file); });
   close(file);
-  REQUIRE(WIFEXITED(status));
-  INFO("the first failed check in the child (0: none)");
-  CHECK(WEXITSTATUS(status) == 0);
+  INFO("the first failed check in the child (0: none; -1: it died)");
+  CHECK(failed == 0);
 }

@@ -4,7 +4,6 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -12,6 +11,7 @@
 
 #include "core/config/config.h"
 #include "core/executor/python_runtime.h"
+#include "support/harness.h"
 
 namespace {
 
@@ -49,13 +49,7 @@ int fill_in_child() {
 }  // namespace
 
 TEST_CASE("filling pymalloc's partly used pools sends new objects to empty pools", "[pool]") {
-  // The test process may already have an interpreter, and has threads: a child of its own.
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) _exit(fill_in_child());
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  REQUIRE(WIFEXITED(status));
-  INFO("the first failed check in the child (0: none)");
-  CHECK(WEXITSTATUS(status) == 0);
+  const int failed = pyrunner::testing::in_forked_child(fill_in_child);
+  INFO("the first failed check in the child (0: none; -1: it died)");
+  CHECK(failed == 0);
 }

@@ -64,6 +64,15 @@ std::string source_path(const std::string& relative) {
   return std::string(PYRUNNER_SOURCE_DIR) + "/" + relative;
 }
 
+int in_forked_child(const std::function<int()>& checks) {
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) _exit(checks());
+  int status = 0;
+  if (waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
 ProcessResult run_process(const std::vector<std::string>& args, const std::string& input,
                           const std::vector<std::string>& env, int timeout_s) {
   int in[2], out[2], err[2];

@@ -27,6 +27,12 @@ struct ProcessResult {
 /// from hanging the suite. Not a timing assertion: callers check what was reached.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
+/// Runs `checks` in a forked child of the test process and returns its result: for code that
+/// changes the process it runs in (its address space, its interpreter), which the test
+/// process, with the threads of other tests' servers, must not have done to itself. -1 if the
+/// child died instead.
+int in_forked_child(const std::function<int()>& checks);
+
 /// Runs `args` (args[0] is a path) with `input` on stdin, extra "KEY=value" environment.
 ProcessResult run_process(const std::vector<std::string>& args, const std::string& input = "",
                           const std::vector<std::string>& env = {}, int timeout_s = 120);
