@@ -17,6 +17,7 @@
 #include "core/executor/scheduling.h"
 #include "core/pool/arenas.h"
 #include "core/pool/hugepages.h"
+#include "core/pool/malloc_fill.h"
 #include "core/pool/mappings.h"
 #include "core/sandbox/credentials.h"
 #include "core/sandbox/environment.h"
@@ -132,6 +133,7 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
     if (auto s = runtime->seal(); !s.ok()) return fail_start(channel, s.message());
     runtime->freeze();
     runtime->fill_object_pools();
+    fill_malloc_free_chunks();
     // Forking a process with threads (BLAS, OpenMP) deadlocks the child: refuse to start. (The
     // address-space passes below need a single thread too.)
     if (int threads = thread_count(); threads != 1) {
