@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -27,12 +28,16 @@ size_t fill_malloc_free_chunks() {
       taken += size;
     }
   }
-  // Then the bins, largest requests first so that big free chunks go in few pieces. A batch
-  // that leaves the free space inside the heap as it was came from the top: it is given back.
+  // Then the bins, largest requests first so that big free chunks go in few pieces, and below
+  // 1 KiB every chunk size, so that each size's fast bin is emptied as well. A batch that
+  // leaves the free space inside the heap as it was came from the top: it is given back.
+  std::vector<size_t> requests;
+  for (size_t size = 64 * 1024; size > 1024; size /= 2) requests.push_back(size);
+  for (size_t chunk = 1024; chunk >= 32; chunk -= 16) requests.push_back(chunk - sizeof(size_t));
   constexpr size_t kBatchBytes = 64 * 1024;
   std::vector<void*> batch;
-  for (size_t size = 64 * 1024; size >= 16; size /= 2) {
-    const size_t count = kBatchBytes / size > 0 ? kBatchBytes / size : 1;
+  for (size_t size : requests) {
+    const size_t count = std::max<size_t>(1, std::min<size_t>(64, kBatchBytes / size));
     for (;;) {
       const size_t before = free_inside_heap();
       if (before < size) break;
