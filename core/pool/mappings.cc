@@ -4,7 +4,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace pyrunner {
@@ -69,9 +71,16 @@ size_t merge_library_mappings() {
 
 size_t anonymize_library_data() {
   std::vector<Mapping> maps = read_mappings();
+  // Loaded code: files this process also maps executable. (Any other private file mapping is
+  // left alone; one could end past the end of its file, where reading it would fault.)
+  std::set<std::tuple<unsigned, unsigned, unsigned long>> code;
+  for (const Mapping& m : maps) {
+    if (m.inode != 0 && m.perms[2] == 'x') code.emplace(m.dev_major, m.dev_minor, m.inode);
+  }
   size_t replaced = 0;
   for (size_t i = 0; i < maps.size();) {
-    if (maps[i].inode == 0 || !private_data(maps[i])) {
+    if (maps[i].inode == 0 || !private_data(maps[i]) ||
+        !code.count({maps[i].dev_major, maps[i].dev_minor, maps[i].inode})) {
       ++i;
       continue;
     }
