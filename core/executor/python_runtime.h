@@ -3,6 +3,7 @@
 /// (its prefix, its dist-packages), used by the warm zygote (preloaded, then forked) and by
 /// cold runs (started inside the already confined child).
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,10 @@ class PythonRuntime {
   explicit PythonRuntime(const Config& config) : config_(&config) {}
   const Config* config_;
   bool sealed_ = false;
+  // Where seal() found the Mersenne Twister states of `random` and of numpy's global
+  // RandomState (0: not found or not as expected), for prepare_run() to reseed by writing.
+  uintptr_t random_state_ = 0;
+  uintptr_t numpy_state_ = 0;
   void* runner_main_ = nullptr;     // PyObject*: the runner's main(); opaque to the header
   void* runner_prepare_ = nullptr;  // PyObject*: the runner's prepare()
   void* runner_preload_ = nullptr;  // PyObject*: the runner's preload()

@@ -160,6 +160,27 @@ TEST_CASE("pooled runs do not share random state", "[serve][pool]") {
   CHECK(split(first).second != split(second).second);
 }
 
+TEST_CASE("a pooled child reseeds by writing the generators' states", "[serve][pool]") {
+  // The fast path (seal() located both states): seeding through the libraries leaves the first
+  // state word at exactly 0x80000000, fresh random words almost never do. Each run has a full
+  // new state, at the position where the next draw regenerates from it, and no cached normal.
+  const auto& s = pool_server();
+  const std::string code =
+      "import random, numpy as np\n"
+      "name, key, pos, has_gauss, _ = np.random.get_state()\n"
+      "_, internal, gauss_next = random.getstate()\n"
+      "print(int(key[0]) != 0x80000000, int(key[0]) >= 0x80000000, pos, has_gauss,\n"
+      "      internal[0] != 0x80000000, internal[0] >= 0x80000000, internal[624], gauss_next)\n"
+      "print(int(key[1]), internal[1])";
+  auto first = success(s, code)["stdout"].get<std::string>();
+  auto second = success(s, code)["stdout"].get<std::string>();
+  INFO(first << second);
+  const std::string expected = "True True 624 0 True True 624 None\n";
+  CHECK(first.rfind(expected, 0) == 0);
+  CHECK(second.rfind(expected, 0) == 0);
+  CHECK(first.substr(expected.size()) != second.substr(expected.size()));
+}
+
 TEST_CASE("a pooled run's own forks still reset threading, logging and random", "[serve][pool]") {
   // The zygote holds back these fork hooks (its children need not run them) and each child
   // registers them again: a program that forks must still get them.
