@@ -132,14 +132,14 @@ int zygote_main(const std::string& config_path, int channel, bool cold, pid_t pa
     runtime->warm_up();
     if (auto s = runtime->seal(); !s.ok()) return fail_start(channel, s.message());
     runtime->freeze();
-    runtime->fill_object_pools();
-    fill_malloc_free_chunks();
     // Forking a process with threads (BLAS, OpenMP) deadlocks the child: refuse to start. (The
-    // address-space passes below need a single thread too.)
+    // allocator fills and address-space passes below need a single thread too.)
     if (int threads = thread_count(); threads != 1) {
       return fail_start(channel, "the preload left " + std::to_string(threads) +
                                      " threads running; forking would be unsafe");
     }
+    runtime->fill_object_pools();
+    fill_malloc_free_chunks();
     merge_library_mappings();
     anonymize_library_data();
     collapse_heap_to_huge_pages();
