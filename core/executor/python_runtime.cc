@@ -482,21 +482,24 @@ void PythonRuntime::after_fork_child() { PyOS_AfterFork_Child(); }
 
 namespace {
 
-// Mersenne Twister state from the kernel's CSPRNG: 624 words and a spent position, so that the
-// next draw regenerates from them. The top bit of the first word is set, as MT's own seeding
-// does, so that the state cannot be all zeros.
-bool fresh_mt_state(uint32_t (&key)[624]) {
-  auto* bytes = reinterpret_cast<unsigned char*>(key);
+// Reseeds the Mersenne Twister state at `key` (624 words) from the kernel's CSPRNG and sets its
+// position (`position`) to 624, so that the next draw regenerates from the new words. The top
+// bit of the first word is set, as MT's own seeding does, so that the state cannot be all zeros.
+bool reseed_mt_state(uintptr_t key, uintptr_t position) {
+  uint32_t words[624];
+  auto* bytes = reinterpret_cast<unsigned char*>(words);
   size_t have = 0;
-  while (have < sizeof key) {
-    ssize_t n = getrandom(bytes + have, sizeof key - have, 0);
+  while (have < sizeof words) {
+    ssize_t n = getrandom(bytes + have, sizeof words - have, 0);
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
       return false;
     }
     have += static_cast<size_t>(n);
   }
-  key[0] |= 0x80000000u;
+  words[0] |= 0x80000000u;
+  std::memcpy(reinterpret_cast<void*>(key), words, sizeof words);
+  *reinterpret_cast<int*>(position) = 624;
   return true;
 }
 
@@ -504,16 +507,13 @@ bool fresh_mt_state(uint32_t (&key)[624]) {
 
 Status PythonRuntime::prepare_run() const {
   // A forked child reseeds the RNGs whose state seal() located by writing it (see the runner's
-  // _locate_rngs); prepare() reseeds any other through the library.
-  uint32_t key[624];
-  if (random_state_ != 0 && fresh_mt_state(key)) {  // int index, then uint32_t state[624]
-    std::memcpy(reinterpret_cast<void*>(random_state_ + sizeof(int)), key, sizeof key);
-    *reinterpret_cast<int*>(random_state_) = 624;
-  }
-  if (numpy_state_ != 0 && fresh_mt_state(key)) {  // uint32_t key[624], then int pos
-    std::memcpy(reinterpret_cast<void*>(numpy_state_), key, sizeof key);
-    *reinterpret_cast<int*>(numpy_state_ + sizeof key) = 624;
-  }
+  // _locate_rngs); prepare() reseeds any other through the library. prepare() skips the ones
+  // located, so failing here must stop the child: it would share the zygote's numbers.
+  const bool reseeded = (random_state_ == 0 ||  // int index, then uint32_t state[624]
+                         reseed_mt_state(random_state_ + sizeof(int), random_state_)) &&
+                        (numpy_state_ == 0 ||  // uint32_t key[624], then int pos
+                         reseed_mt_state(numpy_state_, numpy_state_ + 624 * sizeof(uint32_t)));
+  if (!reseeded) return Status::Sys("getrandom (reseeding the RNGs)", errno);
   PyObject* args = sealed_ ? PyTuple_New(0) : runner_config(*config_);
   PyObject* result =
       args ? PyObject_CallObject(static_cast<PyObject*>(runner_prepare_), args) : nullptr;
