@@ -4,14 +4,14 @@
 #include <Python.h>
 #include <sys/mman.h>
 
-#include <cstdint>
 #include <vector>
+
+#include "core/pool/hugepages.h"
 
 namespace pyrunner {
 namespace {
 
 constexpr size_t kArena = size_t{1} << 20;  // CPython 3.11's ARENA_SIZE on 64-bit
-constexpr size_t kHuge = size_t{2} << 20;
 // Address space only (PROT_NONE costs no memory and counts against no limit); arenas become
 // writable as they are handed out. A program that needs more falls back to plain mmap.
 constexpr size_t kReserve = size_t{4} << 30;
@@ -67,22 +67,17 @@ ArenaRegion* installed_region() {
 
 bool install_contiguous_arenas() {
   if (installed_region() != nullptr) return true;
-  void* raw = mmap(nullptr, kReserve + kHuge, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (raw == MAP_FAILED) return false;
   // 2 MiB-aligned, so that every 2 MiB of arenas can become one huge page.
-  auto start = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t aligned = (start + kHuge - 1) & ~(uintptr_t{kHuge} - 1);
-  if (aligned > start) munmap(raw, aligned - start);
-  munmap(reinterpret_cast<void*>(aligned + kReserve), start + kHuge - aligned);
+  void* reserved = map_huge_aligned(kReserve, PROT_NONE, MAP_NORESERVE);
+  if (reserved == MAP_FAILED) return false;
   // Arenas get huge pages only by collapse_heap_to_huge_pages() in the zygote, never at a
   // fault: a run's first new arena must not cost a zeroed 2 MiB page (and 2 MiB of its
   // memory_used) on hosts where transparent huge pages are "always".
-  madvise(reinterpret_cast<void*>(aligned), kReserve, MADV_NOHUGEPAGE);
+  madvise(reserved, kReserve, MADV_NOHUGEPAGE);
 
   // Never freed: CPython holds the pointer for as long as the process lives.
   auto* region = new ArenaRegion();
-  region->base = reinterpret_cast<char*>(aligned);
+  region->base = static_cast<char*>(reserved);
   region->free_slots.reserve(kReserve / kArena);  // no allocation inside arena_free
   PyObject_GetArenaAllocator(&region->previous);
   PyObjectArenaAllocator ours{region, arena_alloc, arena_free};

@@ -10,6 +10,17 @@
 
 namespace pyrunner {
 
+inline constexpr unsigned long kHugePage = 2UL << 20;
+inline unsigned long huge_floor(unsigned long address) { return address & ~(kHugePage - 1); }
+inline unsigned long huge_ceil(unsigned long address) {
+  return huge_floor(address + kHugePage - 1);
+}
+
+/// `length` bytes of private anonymous memory that start on a 2 MiB boundary, so that every
+/// whole 2 MiB of it can become one huge page: `extra_flags` is added to MAP_PRIVATE |
+/// MAP_ANONYMOUS. MAP_FAILED on failure.
+void* map_huge_aligned(size_t length, int prot, int extra_flags);
+
 /// MADV_HUGEPAGE + MADV_COLLAPSE (Linux 6.1+), 2 MiB at a time, on every private anonymous
 /// writable mapping of this process (the brk heap extended to a 2 MiB boundary first). Best
 /// effort: returns the number of bytes collapsed (0 on older kernels).
