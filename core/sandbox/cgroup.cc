@@ -132,9 +132,7 @@ class CgroupRecycler {
     std::chrono::steady_clock::time_point since;
   };
 
-  ~CgroupRecycler() {
-    for (auto& e : free_) RunCgroup(CgroupVersion::kV1, std::move(e.dirs));  // removes them
-  }
+  ~CgroupRecycler() { remove(std::move(free_)); }
 
   // Takes back the empty cgroup of a finished run. False: the caller removes it.
   bool put(const std::vector<std::string>& dirs, unsigned long long memory_limit) {
@@ -153,40 +151,49 @@ class CgroupRecycler {
     // Another pyrunner starting on this host removes empty run cgroups that look a minute old
     // (remove_stale_runs); this one is new again, and is not kept idle for that long.
     for (const auto& dir : dirs) ::utimensat(AT_FDCWD, dir.c_str(), nullptr, 0);
-    std::vector<Entry> expired;
+    std::deque<Entry> expired;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      while (!free_.empty() && entry.since - free_.front().since > kMaxIdle) {
-        expired.push_back(std::move(free_.front()));
-        free_.pop_front();
-      }
+      expired = take_expired(entry.since);
       if (free_.size() >= kCapacity) return false;
       free_.push_back(std::move(entry));
     }
-    for (auto& e : expired) RunCgroup(CgroupVersion::kV1, std::move(e.dirs));
+    remove(std::move(expired));
     return true;
   }
 
   // The cgroup given back first (each gets its turn), unless it has been idle too long.
   std::optional<Entry> take() {
-    std::vector<Entry> expired;
+    std::deque<Entry> expired;
     std::optional<Entry> found;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      const auto now = std::chrono::steady_clock::now();
-      while (!free_.empty() && !found) {
-        if (now - free_.front().since > kMaxIdle)
-          expired.push_back(std::move(free_.front()));
-        else
-          found = std::move(free_.front());
+      expired = take_expired(std::chrono::steady_clock::now());
+      if (!free_.empty()) {
+        found = std::move(free_.front());
         free_.pop_front();
       }
     }
-    for (auto& e : expired) RunCgroup(CgroupVersion::kV1, std::move(e.dirs));
+    remove(std::move(expired));
     return found;
   }
 
  private:
+  // Under mu_: the entries idle for longer than kMaxIdle at `now` (the oldest are first).
+  std::deque<Entry> take_expired(std::chrono::steady_clock::time_point now) {
+    std::deque<Entry> expired;
+    while (!free_.empty() && now - free_.front().since > kMaxIdle) {
+      expired.push_back(std::move(free_.front()));
+      free_.pop_front();
+    }
+    return expired;
+  }
+
+  // Removes the cgroups of `entries` (outside mu_: rmdir is slow).
+  static void remove(std::deque<Entry> entries) {
+    for (auto& e : entries) RunCgroup(CgroupVersion::kV1, std::move(e.dirs));
+  }
+
   static constexpr size_t kCapacity = 16;  // more than a pool and its runs in flight give back
   static constexpr auto kMaxIdle = std::chrono::seconds(20);
   std::mutex mu_;
