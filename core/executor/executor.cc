@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 
+#include "core/executor/record.h"
 #include "core/executor/scheduling.h"
 
 namespace pyrunner {
@@ -21,34 +21,6 @@ using Clock = std::chrono::steady_clock;
 // After the child's PID 1 has exited every process of the namespace is dead, so the pipes hit
 // EOF at once; this bounds the drain in case something still holds them.
 constexpr auto kDrainLimit = std::chrono::milliseconds(500);
-
-struct Record {
-  bool present = false;
-  int exit_code = 0;
-  std::string error;
-  bool memory_error = false;
-  double time = -1;
-};
-
-// The last complete "D {json}" line of the control stream; a broken record counts as absent.
-// (A program can write such a line itself; that can only misstate its own result.)
-Record parse_record(const std::string& control) {
-  Record r;
-  size_t pos = control.rfind("D {");
-  if (pos == std::string::npos || (pos > 0 && control[pos - 1] != '\n')) return r;
-  auto end = control.find('\n', pos);
-  if (end == std::string::npos) return r;  // not complete yet
-  try {
-    auto j = nlohmann::json::parse(control.substr(pos + 2, end - pos - 2));
-    r.exit_code = j.value("exit_code", 0);
-    if (j.contains("error") && j["error"].is_string()) r.error = j["error"].get<std::string>();
-    r.memory_error = j.value("memory_error", false);
-    r.time = j.value("time", -1.0);
-    r.present = true;
-  } catch (const nlohmann::json::exception&) {
-  }
-  return r;
-}
 
 // Appends what `fd` has to `out`, keeping at most `cap` bytes; false at EOF or error.
 bool drain(int fd, std::string* out, size_t cap, bool* truncated) {
