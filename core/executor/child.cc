@@ -103,8 +103,8 @@ Result<SpawnedChild> spawn_child(const ChildSpec& spec, const ChildChannels& end
   int saved = errno;
   if (spec.warm != nullptr) PythonRuntime::after_fork_parent();
   if (pid < 0)
-    return Status::Sys("clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWIPC|CLONE_NEWUTS)",
-                       saved);
+    return Status::Sys(
+        "clone(" + sandbox::namespace_flag_names(sandbox::namespace_clone_flags()) + ")", saved);
   SpawnedChild child;
   child.pid = pid;
   child.pidfd.reset(pidfd);

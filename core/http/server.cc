@@ -18,6 +18,7 @@
 #include "core/executor/scheduling.h"
 #include "core/http/admission.h"
 #include "core/http/health.h"
+#include "core/http/isolation.h"
 #include "core/http/metrics.h"
 #include "core/http/openapi.h"
 #include "core/model/outcome.h"
@@ -327,14 +328,7 @@ class Service {
         {"max_code_bytes", l.max_code_bytes},
         {"max_stdin_bytes", l.max_stdin_bytes},
         {"max_output_bytes", l.max_output_bytes}};
-    j["isolation"] = {{"namespaces", {"pid", "mount", "network", "ipc", "uts", "cgroup"}},
-                      {"seccomp", true},
-                      {"no_new_privs", true},
-                      {"capabilities", "none"},
-                      {"uid", config_.sandbox.uid},
-                      {"cgroup", host_.cgroup_text},
-                      {"degraded", host_.degraded},
-                      {"static_policy", config_.policy.enabled}};
+    j["isolation"] = isolation_report(host_, config_, sandbox::namespace_clone_flags());
     j["pool"] = {{"enabled", pool.warm},
                  {"size", pool.size},
                  {"ready", pool.ready},
@@ -423,9 +417,7 @@ int serve_forever(const Config& config) {
     return exit_code::kUnavailable;
   }
   if (host->degraded) spdlog::warn("running without cgroups: {}", host->cgroup_text);
-  spdlog::info(
-      "sandbox: namespaces pid,mount,network,ipc,uts,cgroup; seccomp on; uid {}; cgroup {}",
-      config.sandbox.uid, host->cgroup_text);
+  spdlog::info("sandbox: {}", isolation_summary(*host, sandbox::namespace_clone_flags()));
   if (!background_scheduling_available())
     spdlog::warn(
         "no CAP_SYS_NICE: refilling the pool and tearing runs down compete with runs for the CPU "

@@ -7,8 +7,22 @@
 
 namespace pyrunner::sandbox {
 
-int namespace_clone_flags() {
-  return CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+std::vector<std::string> namespace_names(int clone_flags) {
+  std::vector<std::string> names;
+  for (const auto& ns : kRunNamespaces) {
+    if (clone_flags & ns.clone_flag) names.push_back(ns.name);
+  }
+  return names;
+}
+
+std::string namespace_flag_names(int clone_flags) {
+  std::string text;
+  for (const auto& ns : kRunNamespaces) {
+    if (!(clone_flags & ns.clone_flag)) continue;
+    if (!text.empty()) text += "|";
+    text += ns.flag_name;
+  }
+  return text;
 }
 
 pid_t clone_into_namespaces(bool sibling, int* pidfd) {

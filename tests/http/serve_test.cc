@@ -23,6 +23,7 @@
 
 #include "support/harness.h"
 #include "support/processes.h"
+#include "support/sandbox_view.h"
 
 namespace {
 
@@ -349,14 +350,14 @@ TEST_CASE("GET / reports service, limits, libraries, isolation and pool", "[serv
     const std::string cgroup = iso["cgroup"];
     CHECK((cgroup.find("v1") != std::string::npos || cgroup.find("v2") != std::string::npos));
     CHECK(iso["degraded"] == false);
+    // What a run really gets is checked against this report in "a pooled run is in exactly
+    // the namespaces GET / reports"; here, that the report is the whole sandbox.
     CHECK(iso["seccomp"] == true);
     CHECK(iso["no_new_privs"] == true);
+    CHECK(iso["capabilities"] == "none");
     CHECK(iso["uid"] == 65534);
-    for (const char* ns : {"pid", "mount", "network", "ipc", "uts", "cgroup"}) {
-      INFO(ns);
-      CHECK(std::find(iso["namespaces"].begin(), iso["namespaces"].end(), ns) !=
-            iso["namespaces"].end());
-    }
+    CHECK(iso["namespaces"] ==
+          std::vector<std::string>{"pid", "mount", "network", "ipc", "uts", "cgroup"});
     CHECK(iso["static_policy"] == false);  // this server's config turns it off
   }
   SECTION("pool and run state") {
@@ -372,6 +373,28 @@ TEST_CASE("GET / reports service, limits, libraries, isolation and pool", "[serv
     CHECK(runs["max_concurrent"] == 2);
     CHECK(runs["max_queue"] == 8);
   }
+}
+
+TEST_CASE("a pooled run is in exactly the namespaces GET / reports, with its seccomp", "[serve]") {
+  const auto& s = server();
+  auto h = health(s);
+  REQUIRE(h.is_object());
+  const auto& iso = h["isolation"];
+  const pid_t zygote = h["pool"]["zygote_pid"].get<int>();
+  REQUIRE(zygote > 0);
+  auto r = run_with(s, kSandboxViewProgram);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  REQUIRE(r.json()["status"] == "success");
+  auto view = parse_sandbox_view(r.json()["stdout"]);
+  REQUIRE(view.is_object());
+  // The run is cloned by the zygote as a child of the server: new means unlike both.
+  CHECK(new_namespaces(view, {s.pid(), zygote}) ==
+        iso["namespaces"].get<std::vector<std::string>>());
+  CHECK((view["NoNewPrivs"] == "1") == iso["no_new_privs"].get<bool>());
+  CHECK((view["Seccomp"] == "2") == iso["seccomp"].get<bool>());
+  CHECK((view["CapEff"] == "0000000000000000") == (iso["capabilities"] == "none"));
+  CHECK(view["Uid"] == std::to_string(iso["uid"].get<int>()));
 }
 
 TEST_CASE("GET /openapi.json lists exactly the real paths, methods and statuses", "[serve]") {
