@@ -1,7 +1,10 @@
 #include "core/config/config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "support/harness.h"
@@ -10,6 +13,69 @@ using pyrunner::Config;
 using pyrunner::parse_config;
 
 namespace {
+
+// Every key of the documented file with a value unlike its default (and valid).
+constexpr const char* kEveryKeyChanged = R"Y(
+limits:
+  default_timeout: 17
+  max_timeout: 170
+  default_memory_mb: 300
+  min_memory_mb: 100
+  max_memory_mb: 900
+  max_output_bytes: 4096
+  max_code_bytes: 8192
+  max_stdin_bytes: 16384
+python:
+  interpreter: /opt/python/bin/python3
+  module_paths: [/opt/lib/a, /opt/lib/b]
+  preload: [numpy, json]
+sandbox:
+  tmp_size_mb: 12
+  pids_max: 9
+  cpu_cores: 0.5
+  max_open_files: 77
+  max_file_size_mb: 3
+  uid: 1001
+  gid: 1002
+  cgroup_root: /sys/fs/cgroup/custom
+  allow_degraded: true
+  root_dir: /srv/pyrunner/root
+  readonly_paths: [/usr, /opt/data]
+policy:
+  enabled: false
+  allowed_modules: [math]
+  denied_builtins: [open]
+server:
+  host: 0.0.0.0
+  port: 9123
+  max_concurrent_runs: 3
+  max_queue: 5
+  queue_timeout: 4
+  max_body_bytes: 65536
+  cors_origins: [https://a.example, https://b.example]
+  shutdown_grace: 2
+  threads: 8
+pool:
+  enabled: false
+  size: 1
+)Y";
+
+// "section.key" for every key of a YAML config text.
+std::set<std::string> key_paths(const std::string& yaml) {
+  std::set<std::string> paths;
+  for (const auto& section : YAML::Load(yaml)) {
+    for (const auto& key : section.second)
+      paths.insert(section.first.as<std::string>() + "." + key.first.as<std::string>());
+  }
+  return paths;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 std::string rejection(const std::string& yaml) {
   auto result = parse_config(yaml, "test.yaml");
@@ -63,6 +129,54 @@ TEST_CASE("the documented default config equals the built-in defaults", "[config
   CHECK(c.server.threads == defaults.server.threads);
   CHECK(c.pool.enabled == defaults.pool.enabled);
   CHECK(c.pool.size == defaults.pool.size);
+}
+
+TEST_CASE("every key is read into its own field", "[config]") {
+  // A key added to config/pyrunner.yaml must be added here too, with a changed value.
+  CHECK(key_paths(kEveryKeyChanged) ==
+        key_paths(read_file(pyrunner::testing::source_path("config/pyrunner.yaml"))));
+  auto loaded = parse_config(kEveryKeyChanged, "changed.yaml");
+  INFO(loaded.status().message());
+  REQUIRE(loaded.ok());
+  const Config& c = loaded.value();
+  using Strings = std::vector<std::string>;
+  CHECK(c.limits.default_timeout == 17);
+  CHECK(c.limits.max_timeout == 170);
+  CHECK(c.limits.default_memory_mb == 300);
+  CHECK(c.limits.min_memory_mb == 100);
+  CHECK(c.limits.max_memory_mb == 900);
+  CHECK(c.limits.max_output_bytes == 4096);
+  CHECK(c.limits.max_code_bytes == 8192);
+  CHECK(c.limits.max_stdin_bytes == 16384);
+  CHECK(c.python.interpreter == "/opt/python/bin/python3");
+  CHECK(c.python.module_paths == Strings{"/opt/lib/a", "/opt/lib/b"});
+  CHECK(c.python.preload == Strings{"numpy", "json"});
+  CHECK(c.sandbox.tmp_size_mb == 12);
+  CHECK(c.sandbox.pids_max == 9);
+  CHECK(c.sandbox.cpu_cores == 0.5);
+  CHECK(c.sandbox.max_open_files == 77);
+  CHECK(c.sandbox.max_file_size_mb == 3);
+  CHECK(c.sandbox.uid == 1001);
+  CHECK(c.sandbox.gid == 1002);
+  CHECK(c.sandbox.cgroup_root == "/sys/fs/cgroup/custom");
+  CHECK(c.sandbox.allow_degraded == true);
+  CHECK(c.sandbox.root_dir == "/srv/pyrunner/root");
+  CHECK(c.sandbox.readonly_paths == Strings{"/usr", "/opt/data"});
+  CHECK(c.policy.enabled == false);
+  CHECK(c.policy.allowed_modules == Strings{"math"});
+  CHECK(c.policy.denied_builtins == Strings{"open"});
+  CHECK(c.server.host == "0.0.0.0");
+  CHECK(c.server.port == 9123);
+  CHECK(c.server.max_concurrent_runs == 3);
+  CHECK(c.server.max_queue == 5);
+  CHECK(c.server.queue_timeout == 4);
+  CHECK(c.server.max_body_bytes == 65536);
+  CHECK(c.server.cors_origins == Strings{"https://a.example", "https://b.example"});
+  CHECK(c.server.shutdown_grace == 2);
+  CHECK(c.server.threads == 8);
+  CHECK(c.pool.enabled == false);
+  CHECK(c.pool.size == 1);
+  CHECK(c.source == "changed.yaml");
 }
 
 TEST_CASE("an empty config keeps every default", "[config]") {
