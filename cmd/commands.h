@@ -12,8 +12,9 @@ struct RunCommand {
   std::string config_path;
   std::string script;
   std::string stdin_path;
-  std::optional<int> timeout;
-  std::optional<int> memory_limit;
+  // Text, read by the validator with the same rules as the JSON fields (2.0 is 2, 2.5 is not).
+  std::optional<std::string> timeout;
+  std::optional<std::string> memory_limit;
   CLI::App* app = nullptr;
 
   void add_to(CLI::App& parent);

@@ -56,8 +56,12 @@ int RunCommand::execute() const {
     return fail(exit_code::kNoInput, "cannot read script '" + script + "'");
   if (!stdin_path.empty() && !read_all(stdin_path, &request.stdin_data))
     return fail(exit_code::kNoInput, "cannot read --stdin file '" + stdin_path + "'");
-  if (timeout) request.timeout_s = *timeout;
-  if (memory_limit) request.memory_mb = *memory_limit;
+  for (const auto& [field, text] :
+       {std::pair{"timeout", timeout}, {"memory_limit", memory_limit}}) {
+    if (!text) continue;
+    if (auto error = validator.read_limit_flag(field, *text, &request))
+      return fail(exit_code::kInvalidInput, error->detail);
+  }
   if (auto error = validator.check(request)) {
     return fail(exit_code::kInvalidInput, error->detail);
   }

@@ -2,6 +2,7 @@
 /// Request validation shared by `run` and `serve`: limits, sizes, encodings, and the JSON body
 /// of POST /run. The static import/builtin policy is in policy.h.
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +28,15 @@ class RequestValidator {
   std::variant<RunRequest, ValidationError> from_json(std::string_view body) const;
   /// A request with the config's default limits.
   RunRequest with_defaults(std::string code) const;
+  /// Sets `timeout` or `memory_limit` (the JSON field name) of `request` from a command-line
+  /// flag's text, by the same rules as the JSON field: "2.0" is 2; "2.5", "true" and "x" are not
+  /// integers; out of range is an error naming the range.
+  std::optional<ValidationError> read_limit_flag(const std::string& field, std::string_view text,
+                                                 RunRequest* request) const;
 
  private:
+  std::optional<ValidationError> read_limit(const std::string& field, const nlohmann::json& value,
+                                            RunRequest* request) const;
   const LimitsConfig& limits_;
 };
 

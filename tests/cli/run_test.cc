@@ -162,7 +162,7 @@ TEST_CASE("syntax errors and exits", "[cli]") {
 TEST_CASE("usage, input and config errors exit 64+ with the reason on stderr", "[cli]") {
   auto no_args = run_process({binary(), "run"});
   CHECK(no_args.exit_code == 64);
-  CHECK(run_process({binary(), "run", "--timeout", "x", "-"}).exit_code == 64);
+  CHECK(run_process({binary(), "run", "--timeout"}).exit_code == 64);  // the flag without a value
   CHECK(run_process({binary(), "frobnicate"}).exit_code == 64);
 
   auto missing = run_process({binary(), "run", "/nonexistent.py"});
@@ -173,6 +173,8 @@ TEST_CASE("usage, input and config errors exit 64+ with the reason on stderr", "
   CHECK(range.exit_code == 65);
   CHECK(range.err == "pyrunner: timeout: must be between 1 and 300 (got 0)\n");
   CHECK(run_process({binary(), "run", "-"}, "").exit_code == 65);
+  // A limit that is not an integer is an invalid request, as in a POST /run body.
+  CHECK(run_process({binary(), "run", "--timeout", "x", "-"}, "print(1)").exit_code == 65);
 
   auto config = config_file("limits:\n  max_timout: 3\n");
   auto bad = run_process({binary(), "run", "--config", config.path(), "-"}, "print(1)");

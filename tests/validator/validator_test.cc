@@ -62,6 +62,11 @@ TEST_CASE("invalid fields are 422 with the field named", "[validator]") {
       {R"J({"code": null})J", "code: field required"},
       {R"J({"code": 5})J", "code: must be a string"},
       {R"J({"code": ""})J", "code: must not be empty"},
+      {R"J({"code": "   "})J", "code: must not be empty (it is only whitespace)"},
+      {R"J({"code": "\n\t\r\u000b\u000c \n"})J", "code: must not be empty (it is only whitespace)"},
+      // Python's str.strip() removes these too, and the original service tested code.strip().
+      {R"J({"code": "\u00a0\u2003\u3000\u2028\u0085"})J",
+       "code: must not be empty (it is only whitespace)"},
       {R"J({"code": "x", "timeout": "5"})J", "timeout: must be an integer"},
       {R"J({"code": "x", "timeout": 2.5})J", "timeout: must be an integer"},
       {R"J({"code": "x", "timeout": true})J", "timeout: must be an integer"},
@@ -71,7 +76,11 @@ TEST_CASE("invalid fields are 422 with the field named", "[validator]") {
        "memory_limit: must be between 64 and 2048 (got 63)"},
       {R"J({"code": "x", "memory_limit": 2049})J",
        "memory_limit: must be between 64 and 2048 (got 2049)"},
-      {R"J({"code": "x", "memory_limit": 1e20})J", "memory_limit: must be an integer"},
+      {R"J({"code": "x", "memory_limit": 1e20})J",
+       "memory_limit: must be between 64 and 2048 (got 1e+20)"},
+      {R"J({"code": "x", "timeout": 10000000000000})J",
+       "timeout: must be between 1 and 300 (got 10000000000000)"},
+      {R"J({"code": "x", "timeout": -1})J", "timeout: must be between 1 and 300 (got -1)"},
       {R"J({"code": "x", "stdin": 3})J", "stdin: must be a string"},
       {R"J({"code": "a\u0000b"})J", "code: must not contain NUL bytes"},
   };
@@ -80,6 +89,15 @@ TEST_CASE("invalid fields are 422 with the field named", "[validator]") {
     auto e = error_of(c.body);
     CHECK(e.http_status == 422);
     CHECK(e.detail == c.detail);
+  }
+}
+
+TEST_CASE("code that only looks blank is run", "[validator]") {
+  // A comment, a zero-width space (not whitespace to Python) and a form feed before code.
+  for (const char* body : {R"J({"code": "# nothing"})J", R"J({"code": "\u200b"})J",
+                           R"J({"code": "\f print(1)"})J", R"J({"code": " \u00e9"})J"}) {
+    INFO(body);
+    request_of(body);
   }
 }
 
