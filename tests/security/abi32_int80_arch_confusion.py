@@ -1,5 +1,6 @@
 # category: abi32
 # expect-status: error
+# expect-error: Killed by signal SIGSYS (a forbidden system call)
 # Architecture confusion: i386 syscall 21 is mount, x86_64 syscall 21 is access. A filter
 # that compares numbers without checking the architecture lets this mount through. Arguments
 # are all zero (harmless). Expected: the process is killed with SIGSYS before printing.

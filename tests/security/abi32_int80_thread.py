@@ -1,5 +1,6 @@
 # category: abi32
 # expect-status: error
+# expect-error: Killed by signal SIGSYS (a forbidden system call)
 # The i386 syscall from a worker thread. SECCOMP_RET_KILL_THREAD (libseccomp's SCMP_ACT_KILL)
 # kills only that thread and the program carries on; pyrunner must kill the whole process
 # (SECCOMP_RET_KILL_PROCESS). Expected: the run ends in error and nothing is printed.

@@ -1,9 +1,10 @@
 # category: abi32
 # expect-status: error
+# expect-error: Killed by signal SIGSYS (a forbidden system call)
 # The x32 ABI: x86_64 syscall numbers with bit 30 set (0x40000000 | 39 = x32 getpid). Same
 # architecture token as x86_64 in seccomp, so a filter must reject these numbers explicitly.
-# pyrunner's filter kills the process; a kernel without x32 would merely answer ENOSYS,
-# which still means the filter did not act.
+# pyrunner's filter kills the process (SIGSYS); a kernel without x32 would merely answer
+# ENOSYS, which still means the filter did not act: we print ESCAPED and exit normally.
 import ctypes
 import errno
 

@@ -1,7 +1,10 @@
 # category: environment
 # expect-status: success
+# compare-host: hostname uts-namespace
 # The run has its own UTS namespace and cannot rename it (no CAP_SYS_ADMIN). The harness
-# may compare the reported name with the host's (INFO hostname line).
+# compares what this prints as `INFO hostname` and `INFO uts-namespace` with the host's own
+# hostname and with the UTS namespace of the processes the run was created from: a run that
+# shared the host's namespace would show the same.
 import ctypes
 import errno
 import os
@@ -18,6 +21,7 @@ def ename(e):
 libc = ctypes.CDLL(None, use_errno=True)
 name = os.uname().nodename
 say("INFO", "hostname", name)
+say("INFO", "uts-namespace", os.readlink("/proc/self/ns/uts"))
 try:
     with open("/proc/sys/kernel/domainname") as f:
         say("INFO", "domainname", f.read().strip())

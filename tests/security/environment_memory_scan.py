@@ -6,6 +6,9 @@
 # buffer, hands that memory to the run even when /proc/self/environ looks clean.
 # The secret is never built in full here (compile-time folding would put it in memory):
 # we look for its first 12 bytes and then compare the 2 bytes after each hit.
+# BLOCKED only for a complete scan: every region read, within the time budget, and a canary
+# made at run time (so it is in the heap) found by the same scan, which shows the scanner
+# reads real memory. Anything less prints INFO only, and the run then has no verdict.
 import ctypes
 import os
 import time
@@ -15,6 +18,7 @@ def say(tag, what, detail=""):
     print(f"{tag} {what} {detail}".rstrip(), flush=True)
 
 
+CANARY = b"prsec-scan-" + os.urandom(8).hex().encode()
 HEAD = b"hunter2-" + b"cana"
 TAIL = b"r" + b"y"
 SKIP = ("[vvar]", "[vvar_vclock]", "[vsyscall]", "[vdso]")
@@ -66,7 +70,7 @@ try:
 except OSError:
     read_mem, how = pipe_reader(), "pipe"
 
-hits, scanned, errors, partial = [], 0, 0, False
+hits, scanned, errors, partial, canaries = [], 0, 0, False, 0
 for lo, hi, path in regions:
     addr = lo
     while addr < hi:
@@ -81,6 +85,7 @@ for lo, hi, path in regions:
             addr += CHUNK
             continue
         scanned += len(data)
+        canaries += data.count(CANARY)
         pos = data.find(HEAD)
         while pos != -1:
             if data[pos + len(HEAD):pos + len(HEAD) + 2] == TAIL:
@@ -93,5 +98,8 @@ for lo, hi, path in regions:
 detail = f"{scanned >> 20} MB in {len(regions)} regions via {how}, {errors} unreadable chunks"
 if hits:
     say("ESCAPED", "memory:secret", "test secret in own memory at " + ",".join(hits[:6]))
+elif partial or errors or not canaries:
+    why = "time budget ran out" if partial else "unreadable memory" if errors else "canary not found"
+    say("INFO", "memory:secret", f"scan incomplete ({why}): {detail}, canary seen {canaries} times")
 else:
-    say("BLOCKED", "memory:secret", "not found in " + detail + (" (partial: time budget)" if partial else ""))
+    say("BLOCKED", "memory:secret", f"not found in {detail}; canary found {canaries} times")

@@ -17,13 +17,32 @@ def ename(e):
 
 CANARY = ("hunter2-" + "canary").encode()
 
+# The run's own working directory (/home/user, also reachable as /mnt/data) is not the host's:
+# an entry that is that very directory does not count as host contents.
+_cwd = os.stat(".")
+OWN = (_cwd.st_dev, _cwd.st_ino)
+
+
+def host_entries(path):
+    names = []
+    for name in os.listdir(path):
+        try:
+            st = os.stat(os.path.join(path, name))
+            if (st.st_dev, st.st_ino) == OWN:
+                continue
+        except OSError:
+            pass
+        names.append(name)
+    return names
+
+
 # Directories whose mere contents belong to the host (empty or missing is fine).
 HOST_DIRS = ["/root", "/home", "/work", "/work/main", "/work/main/config", "/work/shared",
              "/var/log", "/var/lib", "/var/cache", "/run/pyrunner", "/run/user", "/srv",
              "/opt", "/mnt", "/media", "/boot", "/lost+found", "/snap"]
 for path in HOST_DIRS:
     try:
-        names = os.listdir(path)
+        names = host_entries(path)
         if names:
             say("ESCAPED", f"list:{path}", ",".join(sorted(names)[:8]))
         else:
