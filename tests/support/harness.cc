@@ -228,6 +228,14 @@ int TestServer::terminate() {
   return decode_status(status);
 }
 
+bool TestServer::alive() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  pid_ = -1;
+  return false;
+}
+
 std::string TestServer::log() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return log_;

@@ -84,6 +84,8 @@ class TestServer {
   HttpResponse run(const std::string& code, nlohmann::json fields = nlohmann::json::object()) const;
   /// Sends SIGTERM and waits; returns the exit code.
   int terminate();
+  /// Whether the server process is still running (reaps it if it has exited).
+  bool alive();
   /// Everything the server logged so far.
   std::string log() const;
 

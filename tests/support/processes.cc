@@ -65,4 +65,77 @@ std::vector<std::string> leaked_run_cgroups(const std::set<std::string>& before)
   return found;
 }
 
+std::set<std::string> run_cgroup_prefixes_of(pid_t server) {
+  std::set<std::string> prefixes;
+  for (const auto& dir : run_cgroups()) {
+    std::ifstream procs(dir + "/cgroup.procs");
+    pid_t pid;
+    while (procs >> pid) {
+      std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+      std::string line;
+      pid_t ppid = -1;
+      while (std::getline(status, line))
+        if (line.rfind("PPid:", 0) == 0) ppid = std::atoi(line.c_str() + 5);
+      if (ppid != server) continue;
+      const std::string name = std::filesystem::path(dir).filename();
+      prefixes.insert(name.substr(0, name.rfind('-') + 1));
+    }
+  }
+  return prefixes;
+}
+
+std::vector<std::string> remaining_run_cgroups(const std::set<std::string>& prefixes) {
+  std::vector<std::string> found;
+  for (int attempt = 0; attempt < 150; ++attempt) {
+    found.clear();
+    for (const auto& dir : run_cgroups()) {
+      const std::string name = std::filesystem::path(dir).filename();
+      for (const auto& prefix : prefixes)
+        if (name.rfind(prefix, 0) == 0) found.push_back(dir);
+    }
+    if (found.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return found;
+}
+
+OwnRunCgroups::OwnRunCgroups() : before_(run_cgroups()) {
+  thread_ = std::thread([this] {
+    while (!stop_) {
+      for (const auto& path : run_cgroups()) {
+        if (before_.count(path)) continue;
+        const std::string name = std::filesystem::path(path).filename();
+        if (seen_.count(name)) continue;
+        std::ifstream procs(path + "/cgroup.procs");
+        pid_t pid = 0;
+        while (procs >> pid && pid <= 0) {
+        }
+        if (pid > 0) seen_.insert(name);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+}
+
+OwnRunCgroups::~OwnRunCgroups() { stop(); }
+
+std::set<std::string> OwnRunCgroups::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  return seen_;
+}
+
+std::vector<std::string> remaining_run_cgroup_names(const std::set<std::string>& names) {
+  std::vector<std::string> found;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    found.clear();
+    for (const auto& path : run_cgroups()) {
+      if (names.count(std::filesystem::path(path).filename())) found.push_back(path);
+    }
+    if (found.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return found;
+}
+
 }  // namespace pyrunner::testing
