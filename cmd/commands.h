@@ -37,7 +37,8 @@ struct ZygoteCommand {
   std::string config_path;
   int channel_fd = 3;
   int parent_pid = 0;
-  bool cold = false;
+  std::string mode = "warm";
+  std::string fault;
   CLI::App* app = nullptr;
 
   void add_to(CLI::App& parent);

@@ -48,7 +48,7 @@ def _environ(env):
         key, _, value = entry.partition("=")
         os.environ[key] = value
 
-_direct_rngs = ()  # what prepare_run() (C++) reseeds itself, by writing the state: see seal()
+_direct_rngs = ()  # what prepare_run() (C++) reseeds itself, by writing the state: see _locate_rngs()
 
 def _reseed():
     # A forked child inherits the zygote's RNG state: two runs must never draw the same
@@ -172,12 +172,10 @@ def _configure(policy_enabled, allowed, denied, env, module_paths):
 
 def seal(*config):
     """In the zygote, before the first fork: what every child would otherwise set up alike
-    (environment, std streams on fds 0-2, sys.path, the policy), done once. Returns where the
-    RNG states are (see _locate_rngs)."""
+    (environment, std streams on fds 0-2, sys.path, the policy), done once."""
     global _zygote
     _configure(*config)
     _zygote = True
-    return _locate_rngs()
 
 def prepare(*config):
     """Everything that does not depend on the code, done before the child says it is ready:
@@ -387,6 +385,7 @@ Result<PythonRuntime> PythonRuntime::start(const Config& config) {
   runtime.runner_prepare_ = PyDict_GetItemString(globals, "prepare");
   runtime.runner_preload_ = PyDict_GetItemString(globals, "preload");
   runtime.runner_seal_ = PyDict_GetItemString(globals, "seal");
+  runtime.runner_locate_rngs_ = PyDict_GetItemString(globals, "_locate_rngs");
   return runtime;
 }
 
@@ -406,13 +405,18 @@ Status PythonRuntime::seal() {
   PyObject* done = args ? PyObject_CallObject(static_cast<PyObject*>(runner_seal_), args) : nullptr;
   Py_XDECREF(args);
   if (done == nullptr) return Status::Error("python: runner seal: " + python_error_text());
-  unsigned long long random_at = 0, numpy_at = 0;
-  if (!PyArg_ParseTuple(done, "KK", &random_at, &numpy_at)) PyErr_Clear();
   Py_DECREF(done);
-  random_state_ = static_cast<uintptr_t>(random_at);
-  numpy_state_ = static_cast<uintptr_t>(numpy_at);
   sealed_ = true;
   return Status::Ok();
+}
+
+void PythonRuntime::locate_rng_states() {
+  PyObject* found = PyObject_CallNoArgs(static_cast<PyObject*>(runner_locate_rngs_));
+  unsigned long long random_at = 0, numpy_at = 0;
+  if (found == nullptr || !PyArg_ParseTuple(found, "KK", &random_at, &numpy_at)) PyErr_Clear();
+  Py_XDECREF(found);
+  random_state_ = static_cast<uintptr_t>(random_at);
+  numpy_state_ = static_cast<uintptr_t>(numpy_at);
 }
 
 void PythonRuntime::warm_up() {
@@ -506,9 +510,10 @@ bool reseed_mt_state(uintptr_t key, uintptr_t position) {
 }  // namespace
 
 Status PythonRuntime::prepare_run() const {
-  // A forked child reseeds the RNGs whose state seal() located by writing it (see the runner's
-  // _locate_rngs); prepare() reseeds any other through the library. prepare() skips the ones
-  // located, so failing here must stop the child: it would share the zygote's numbers.
+  // A forked child reseeds the RNGs whose state locate_rng_states() found by writing it (see
+  // the runner's _locate_rngs); prepare() reseeds any other through the library. prepare()
+  // skips the ones located, so failing here must stop the child: it would share the zygote's
+  // numbers.
   const bool reseeded = (random_state_ == 0 ||  // int index, then uint32_t state[624]
                          reseed_mt_state(random_state_ + sizeof(int), random_state_)) &&
                         (numpy_state_ == 0 ||  // uint32_t key[624], then int pos

@@ -27,6 +27,10 @@ class PythonRuntime {
   /// 0-2, sys.path and the policy once, so that prepare_run() in each child has nothing of
   /// that left to build.
   Status seal();
+  /// After seal(), in a zygote: finds the Mersenne Twister states of `random` and of numpy's
+  /// global RandomState, which prepare_run() then reseeds by writing them (the runner's
+  /// _locate_rngs). Without it, prepare_run() reseeds through the libraries instead.
+  void locate_rng_states();
   /// Exercises the preloaded libraries once (a DataFrame, a sympy expansion, a PNG figure...)
   /// so that their lazy imports and first-use caches are filled before the forks.
   void warm_up();
@@ -61,14 +65,15 @@ class PythonRuntime {
   explicit PythonRuntime(const Config& config) : config_(&config) {}
   const Config* config_;
   bool sealed_ = false;
-  // Where seal() found the Mersenne Twister states of `random` and of numpy's global
-  // RandomState (0: not found or not as expected), for prepare_run() to reseed by writing.
+  // Where locate_rng_states() found the Mersenne Twister states of `random` and of numpy's
+  // global RandomState (0: not found or not as expected), for prepare_run() to reseed by writing.
   uintptr_t random_state_ = 0;
   uintptr_t numpy_state_ = 0;
-  void* runner_main_ = nullptr;     // PyObject*: the runner's main(); opaque to the header
-  void* runner_prepare_ = nullptr;  // PyObject*: the runner's prepare()
-  void* runner_preload_ = nullptr;  // PyObject*: the runner's preload()
-  void* runner_seal_ = nullptr;     // PyObject*: the runner's seal()
+  void* runner_main_ = nullptr;         // PyObject*: the runner's main(); opaque to the header
+  void* runner_prepare_ = nullptr;      // PyObject*: the runner's prepare()
+  void* runner_preload_ = nullptr;      // PyObject*: the runner's preload()
+  void* runner_seal_ = nullptr;         // PyObject*: the runner's seal()
+  void* runner_locate_rngs_ = nullptr;  // PyObject*: the runner's _locate_rngs()
 };
 
 }  // namespace pyrunner

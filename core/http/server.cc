@@ -329,13 +329,16 @@ class Service {
         {"max_stdin_bytes", l.max_stdin_bytes},
         {"max_output_bytes", l.max_output_bytes}};
     j["isolation"] = isolation_report(host_, config_, sandbox::namespace_clone_flags());
-    j["pool"] = {{"enabled", pool.warm},
-                 {"size", pool.size},
-                 {"ready", pool.ready},
-                 {"zygote_pid", pool.zygote_pid},
-                 {"zygote_uptime_s", std::round(pool.zygote_uptime_s * 10) / 10},
-                 {"zygote_restarts", pool.zygote_restarts},
-                 {"preloaded", pool.warm ? config_.python.preload : std::vector<std::string>{}}};
+    j["pool"] = {
+        {"enabled", pool.warm},
+        {"mode", pool.mode},
+        {"fallback", pool.fallback.empty() ? ordered_json() : ordered_json(pool.fallback)},
+        {"size", pool.size},
+        {"ready", pool.ready},
+        {"zygote_pid", pool.zygote_pid},
+        {"zygote_uptime_s", std::round(pool.zygote_uptime_s * 10) / 10},
+        {"zygote_restarts", pool.zygote_restarts},
+        {"preloaded", pool.mode != "cold" ? config_.python.preload : std::vector<std::string>{}}};
     j["runs"] = {{"running", admission_.running()},
                  {"waiting", admission_.waiting()},
                  {"max_concurrent", config_.concurrent_runs()},

@@ -5,6 +5,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <optional>
+
 #include "core/executor/scheduling.h"
 #include "core/sandbox/plan.h"
 
@@ -14,6 +17,21 @@ namespace {
 constexpr auto kHealthCheckInterval = std::chrono::milliseconds(500);
 constexpr auto kRestartBackoff = std::chrono::milliseconds(500);
 
+// The plainer zygote that may start on this host where one in `mode` did not, or none.
+std::optional<ZygoteMode> fallback_for(ZygoteMode mode, const ZygoteStartFailure& failure) {
+  // An optional step broke: a plain zygote does without all of them.
+  if (mode == ZygoteMode::kWarm && is_optional_zygote_step(failure.step)) return ZygoteMode::kPlain;
+  // The interpreter itself crashed or hung (its preload, on this CPU): each run starts its own,
+  // and only the runs that use what crashes fail.
+  if (mode != ZygoteMode::kCold && failure.crashed) return ZygoteMode::kCold;
+  return std::nullopt;
+}
+
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
 }  // namespace
 
 WarmPool::WarmPool(const Config& config, sandbox::CgroupManager* cgroups, std::string config_path)
@@ -21,7 +39,9 @@ WarmPool::WarmPool(const Config& config, sandbox::CgroupManager* cgroups, std::s
       cgroups_(cgroups),
       config_path_(std::move(config_path)),
       target_(config.pool.enabled ? config.pool.size : 0),
-      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+      fault_(env_or_empty("PYRUNNER_TEST_ZYGOTE_FAULT")),
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      mode_(config.pool.enabled ? ZygoteMode::kWarm : ZygoteMode::kCold) {}
 
 WarmPool::~WarmPool() { stop(); }
 
@@ -53,23 +73,43 @@ std::shared_ptr<Zygote> WarmPool::zygote() const {
 }
 
 bool WarmPool::start_zygote() {
-  auto started = Zygote::start(config_path_, !config_.pool.enabled,
-                               sandbox::matplotlib_cache_dir(config_.sandbox));
-  std::lock_guard<std::mutex> lock(mutex_);
-  started_once_ = true;
-  if (!started.ok()) {
+  while (true) {
+    ZygoteMode mode;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      mode = mode_;
+    }
+    ZygoteStartFailure failure;
+    auto started = Zygote::start(
+        {config_path_, mode, sandbox::matplotlib_cache_dir(config_.sandbox), fault_}, &failure);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (started.ok()) {
+      started_once_ = true;
+      zygote_ = std::move(started.value());
+      zygote_started_ = std::chrono::steady_clock::now();
+      ++restarts_;
+      spdlog::info("pool: zygote {} ready ({}, {} pre-forked children)", zygote_->pid(),
+                   zygote_mode_name(mode_), target_);
+      changed_.notify_all();
+      return true;
+    }
     last_error_ = started.status().message();
-    spdlog::error("pool: {}", last_error_);
-    changed_.notify_all();
-    return false;
+    const auto fallback = fallback_for(mode, failure);
+    if (!fallback) {
+      started_once_ = true;
+      spdlog::error("pool: {}", last_error_);
+      changed_.notify_all();
+      return false;
+    }
+    mode_ = *fallback;
+    fallback_ = last_error_;
+    spdlog::error(
+        "pool: {}. Falling back to a {} zygote ({}); runs still work, only slower. See "
+        "README.md, troubleshooting",
+        last_error_, zygote_mode_name(mode_),
+        mode_ == ZygoteMode::kPlain ? "the preload without the warm-up and memory-layout steps"
+                                    : "no preload: each run starts its own interpreter");
   }
-  zygote_ = std::move(started.value());
-  zygote_started_ = std::chrono::steady_clock::now();
-  ++restarts_;
-  spdlog::info("pool: zygote {} ready ({}, {} pre-forked children)", zygote_->pid(),
-               config_.pool.enabled ? "warm" : "cold", target_);
-  changed_.notify_all();
-  return true;
 }
 
 void WarmPool::wake() const {
@@ -193,6 +233,8 @@ PoolStats WarmPool::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   PoolStats s;
   s.warm = config_.pool.enabled;
+  s.mode = zygote_mode_name(mode_);
+  s.fallback = fallback_;
   s.size = target_;
   s.ready = static_cast<int>(ready_.size());
   s.zygote_up = zygote_ && zygote_->alive();

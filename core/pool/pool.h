@@ -3,6 +3,13 @@
 /// `pool.size` children pre-forked, confined and waiting for code, so neither the interpreter
 /// start nor the fork is on the request path. With `pool.enabled: false` the zygote starts no
 /// Python and every run is spawned on demand with a fresh interpreter (the cold baseline).
+///
+/// A zygote whose start-up breaks on this host does not take the server down with it when a
+/// plainer one can serve: if an optional step (the warm-up or a memory-layout step, zygote.h)
+/// crashes, hangs or fails, the pool restarts it without those steps (mode "plain"); if the
+/// interpreter itself is killed by a signal or hangs, it falls back to cold runs (mode
+/// "cold"). Each fallback is logged as an error and shown in GET / (PoolStats::fallback), and
+/// later restarts keep the plainer mode.
 
 #include <chrono>
 #include <condition_variable>
@@ -20,9 +27,11 @@
 namespace pyrunner {
 
 struct PoolStats {
-  bool warm = false;
-  int size = 0;   // target number of pre-forked children
-  int ready = 0;  // pre-forked children waiting now
+  bool warm = false;     // pool.enabled
+  std::string mode;      // the zygote's: "warm", or after a fallback "plain" or "cold"
+  std::string fallback;  // why the pool fell back to `mode` ("" if it did not)
+  int size = 0;          // target number of pre-forked children
+  int ready = 0;         // pre-forked children waiting now
   bool zygote_up = false;
   pid_t zygote_pid = -1;
   double zygote_uptime_s = 0;
@@ -55,7 +64,8 @@ class WarmPool {
   sandbox::CgroupManager* cgroups_;
   const std::string config_path_;
   const int target_;
-  const UniqueFd wake_fd_;  // eventfd: a child was taken, or stop()
+  const std::string fault_;  // PYRUNNER_TEST_ZYGOTE_FAULT, for tests (ZygoteArgs::fault)
+  const UniqueFd wake_fd_;   // eventfd: a child was taken, or stop()
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
@@ -63,6 +73,8 @@ class WarmPool {
   std::shared_ptr<Zygote> zygote_;
   std::chrono::steady_clock::time_point zygote_started_;
   int restarts_ = -1;  // the first start is not a restart
+  ZygoteMode mode_;
+  std::string fallback_;
   bool started_once_ = false;
   bool stopping_ = false;
   std::string last_error_;
