@@ -21,7 +21,7 @@ build: deps  ## build/pyrunner and build/pyrunner_tests
 # escape cannot signal anything on the host.
 test: build format-check
 	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
-	/usr/bin/python3 tests/packaging_test.py
+	/usr/bin/python3 tests/packaging_test.py --strict
 
 serve: build  ## serve on 127.0.0.1:$(PORT)
 	$(BUILD_DIR)/pyrunner serve --port $(PORT)
