@@ -48,6 +48,10 @@ const TestServer& server() {
   return s;
 }
 
+// A server of a test's own whose runs need none of the preloaded libraries: without the
+// preload its zygote is ready in a fraction of a second instead of seconds.
+std::string light(const std::string& yaml) { return yaml + "python:\n  preload: []\n"; }
+
 HttpResponse convert(const httplib::Result& res) {
   HttpResponse r;
   if (!res) {
@@ -212,7 +216,7 @@ class HeldSlots {
 
 // A request while the only slot is taken and there is no queue: refused at once.
 HttpResponse queue_full_answer() {
-  TestServer s("server:\n  max_concurrent_runs: 1\n  max_queue: 0\n");
+  TestServer s(light("server:\n  max_concurrent_runs: 1\n  max_queue: 0\n"));
   HeldSlots held(s, 1);
   REQUIRE(held.held());
   return run_with(s, "print(1)");
@@ -220,7 +224,7 @@ HttpResponse queue_full_answer() {
 
 // A request that waits in the queue past queue_timeout while the only slot stays taken.
 HttpResponse waited_too_long_answer() {
-  TestServer s("server:\n  max_concurrent_runs: 1\n  max_queue: 1\n  queue_timeout: 1\n");
+  TestServer s(light("server:\n  max_concurrent_runs: 1\n  max_queue: 1\n  queue_timeout: 1\n"));
   HeldSlots held(s, 1);
   REQUIRE(held.held());
   return run_with(s, "print(1)");
@@ -317,7 +321,7 @@ std::vector<std::string> orphaned_sandbox_processes() {
 }  // namespace
 
 TEST_CASE("GET / reports service, limits, libraries, isolation and pool", "[serve]") {
-  TestServer s(kMainConfig);
+  const auto& s = server();
   REQUIRE(quiet_pool(s, 30s).has_value());
   auto r = s.get("/");
   INFO(r.body);
@@ -407,7 +411,7 @@ TEST_CASE("a pooled run is in exactly the namespaces GET / reports, with its sec
 }
 
 TEST_CASE("GET /openapi.json lists exactly the real paths, methods and statuses", "[serve]") {
-  TestServer s(kMainConfig);  // its zygote is killed below
+  TestServer s(kMainConfig);  // its zygote is killed below; preloading, it is down long enough
   auto r = s.get("/openapi.json");
   REQUIRE(r.status == 200);
   auto doc = r.json();
@@ -510,7 +514,7 @@ TEST_CASE("every route the server answers is listed in /openapi.json", "[serve]"
 }
 
 TEST_CASE("GET /metrics is Prometheus text that counts requests and runs", "[serve]") {
-  TestServer s(kMainConfig);  // its own: the counts below are exact
+  TestServer s(light(kMainConfig));  // its own: the counts below are exact
   auto before = s.get("/metrics");
   REQUIRE(before.status == 200);
   CHECK(before.headers.at("Content-Type").find("text/plain") == 0);
@@ -740,8 +744,8 @@ TEST_CASE("50 concurrent mixed requests each get their own result", "[serve]") {
   // Two slots and a queue that holds every client for as long as it takes: each must get its
   // own answer (refusals are the overload test's business, on purpose and one at a time).
   TestServer s(
-      "policy:\n  enabled: false\n"
-      "server:\n  max_concurrent_runs: 2\n  max_queue: 64\n  queue_timeout: 300\n");
+      light("policy:\n  enabled: false\n"
+            "server:\n  max_concurrent_runs: 2\n  max_queue: 64\n  queue_timeout: 300\n"));
   constexpr int kClients = 50;
   struct Outcome {
     int kind = 0;
@@ -795,7 +799,8 @@ TEST_CASE("50 concurrent mixed requests each get their own result", "[serve]") {
 TEST_CASE("overload: a full queue is refused at once, a wait past queue_timeout is 503",
           "[serve]") {
   SECTION("every slot and queue place taken: 429, and the queued runs go on afterwards") {
-    TestServer s("server:\n  max_concurrent_runs: 2\n  max_queue: 8\n  queue_timeout: 300\n");
+    TestServer s(
+        light("server:\n  max_concurrent_runs: 2\n  max_queue: 8\n  queue_timeout: 300\n"));
     HeldSlots held(s, 2);
     REQUIRE(held.held());
     std::vector<HttpResponse> queued(8);
@@ -818,7 +823,7 @@ TEST_CASE("overload: a full queue is refused at once, a wait past queue_timeout 
     CHECK(metric(s.get("/metrics").body, "pyrunner_rejected_total") == 1.0);
   }
   SECTION("a slot that stays taken past queue_timeout: 503") {
-    TestServer s("server:\n  max_concurrent_runs: 1\n  max_queue: 4\n  queue_timeout: 1\n");
+    TestServer s(light("server:\n  max_concurrent_runs: 1\n  max_queue: 4\n  queue_timeout: 1\n"));
     HeldSlots held(s, 1);
     REQUIRE(held.held());
     auto answer = run_with(s, "print(1)");
@@ -831,7 +836,7 @@ TEST_CASE("overload: a full queue is refused at once, a wait past queue_timeout 
 }
 
 TEST_CASE("a client that hangs up mid-run has its run killed", "[serve]") {
-  TestServer s(kMainConfig);
+  TestServer s(light(kMainConfig));
   REQUIRE(runs_field(s, "running") == 0);
   RawConnection conn(s.port());
   REQUIRE(conn.connected());
@@ -850,7 +855,7 @@ TEST_CASE("a client that hangs up mid-run has its run killed", "[serve]") {
 
 TEST_CASE("hostile code with the policy off ends as it must and harms neither server nor pool",
           "[serve]") {
-  TestServer s(kMainConfig);
+  TestServer s(light(kMainConfig));
   struct Case {
     const char* name;
     std::string code;
@@ -956,7 +961,7 @@ TEST_CASE("unknown routes are 404 with a JSON detail", "[serve]") {
 }
 
 TEST_CASE("SIGTERM answers the client and leaves no cgroup or process behind", "[serve]") {
-  TestServer s("server:\n  shutdown_grace: 1\n");
+  TestServer s(light("server:\n  shutdown_grace: 1\n"));
   const pid_t server_pid = s.pid();
 
   HttpResponse answer;
@@ -1030,7 +1035,7 @@ TEST_CASE("SIGTERM during start-up still stops the server", "[serve]") {
 }
 
 TEST_CASE("a 413 on POST /run is counted in pyrunner_http_requests_total", "[serve]") {
-  TestServer s(kMainConfig);  // its own: the count is exact
+  TestServer s(light(kMainConfig));  // its own: the count is exact
   const char* sample = "pyrunner_http_requests_total{route=\"/run\",code=\"413\"}";
   CHECK_FALSE(metric(s.get("/metrics").body, sample).has_value());
   auto r = request(s, "POST", "/run", std::string((10 << 20) + 1, 'a'));
@@ -1063,13 +1068,15 @@ TEST_CASE("the server starts as PID 1 of its namespace, as a container entrypoin
   // `docker run` without --init makes `pyrunner serve` PID 1 (the Dockerfile's CMD). Killing
   // unshare (--kill-child) ends the namespace once the server has said it listens, or failed.
   TempFile log("", "serve.log");
-  auto r = run_process(
-      {"/bin/sh", "-c",
-       "/usr/bin/unshare --pid --fork --mount-proc --kill-child \"$0\" serve --port 0 2>\"$1\" &"
-       " pid=$!; i=0; while [ $i -lt 300 ] && ! grep -q 'listening on\\|critical' \"$1\"; do"
-       " sleep 0.1; i=$((i+1)); done; kill -KILL $pid; wait $pid; cat \"$1\"",
-       binary(), log.path()},
-      "", {}, 60);
+  auto config = config_file(light(""));
+  auto r =
+      run_process({"/bin/sh", "-c",
+                   "/usr/bin/unshare --pid --fork --mount-proc --kill-child \"$0\" serve --port 0"
+                   " --config \"$2\" 2>\"$1\" & pid=$!; i=0;"
+                   " while [ $i -lt 300 ] && ! grep -q 'listening on\\|critical' \"$1\"; do"
+                   " sleep 0.1; i=$((i+1)); done; kill -KILL $pid; wait $pid; cat \"$1\"",
+                   binary(), log.path(), config.path()},
+                  "", {}, 60);
   INFO(r.out << r.err);
   CHECK(r.out.find("listening on") != std::string::npos);
   CHECK(r.out.find("critical") == std::string::npos);
