@@ -20,6 +20,7 @@ build: deps  ## build/pyrunner and build/pyrunner_tests
 # Everything CI runs. The test binary runs inside a throwaway PID namespace, so a sandbox
 # escape cannot signal anything on the host.
 test: build format-check
+	/usr/bin/python3 -m unittest discover -s tests/runner -t tests/runner
 	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
 	/usr/bin/python3 tests/packaging_test.py --strict
 

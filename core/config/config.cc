@@ -35,13 +35,20 @@ const std::map<std::string, std::map<std::string, Reader>>& key_table() {
         {"max_memory_mb", field(&Config::limits, &LimitsConfig::max_memory_mb)},
         {"max_output_bytes", field(&Config::limits, &LimitsConfig::max_output_bytes)},
         {"max_code_bytes", field(&Config::limits, &LimitsConfig::max_code_bytes)},
-        {"max_stdin_bytes", field(&Config::limits, &LimitsConfig::max_stdin_bytes)}}},
+        {"max_stdin_bytes", field(&Config::limits, &LimitsConfig::max_stdin_bytes)},
+        {"max_files", field(&Config::limits, &LimitsConfig::max_files)},
+        {"max_file_inline_bytes", field(&Config::limits, &LimitsConfig::max_file_inline_bytes)},
+        {"max_files_inline_bytes", field(&Config::limits, &LimitsConfig::max_files_inline_bytes)},
+        {"max_results_bytes", field(&Config::limits, &LimitsConfig::max_results_bytes)}}},
       {"python",
        {{"interpreter", field(&Config::python, &PythonConfig::interpreter)},
         {"module_paths", field(&Config::python, &PythonConfig::module_paths)},
-        {"preload", field(&Config::python, &PythonConfig::preload)}}},
+        {"preload", field(&Config::python, &PythonConfig::preload)},
+        {"figure_formats", field(&Config::python, &PythonConfig::figure_formats)},
+        {"figure_dpi", field(&Config::python, &PythonConfig::figure_dpi)}}},
       {"sandbox",
        {{"tmp_size_mb", field(&Config::sandbox, &SandboxConfig::tmp_size_mb)},
+        {"workdir_size_mb", field(&Config::sandbox, &SandboxConfig::workdir_size_mb)},
         {"pids_max", field(&Config::sandbox, &SandboxConfig::pids_max)},
         {"cpu_cores", field(&Config::sandbox, &SandboxConfig::cpu_cores)},
         {"max_open_files", field(&Config::sandbox, &SandboxConfig::max_open_files)},
@@ -94,7 +101,17 @@ const std::vector<Range>& range_table() {
        64L << 20},
       {"limits.max_stdin_bytes", [](const Config& c) { return c.limits.max_stdin_bytes; }, 0,
        1L << 30},
+      {"limits.max_files", [](const Config& c) { return c.limits.max_files; }, 0, 100000},
+      {"limits.max_file_inline_bytes",
+       [](const Config& c) { return c.limits.max_file_inline_bytes; }, 0, 1L << 30},
+      {"limits.max_files_inline_bytes",
+       [](const Config& c) { return c.limits.max_files_inline_bytes; }, 0, 1L << 30},
+      {"limits.max_results_bytes", [](const Config& c) { return c.limits.max_results_bytes; }, 0,
+       1L << 30},
+      {"python.figure_dpi", [](const Config& c) { return c.python.figure_dpi; }, 10, 1200},
       {"sandbox.tmp_size_mb", [](const Config& c) { return c.sandbox.tmp_size_mb; }, 1, 1 << 16},
+      {"sandbox.workdir_size_mb", [](const Config& c) { return c.sandbox.workdir_size_mb; }, 1,
+       1 << 16},
       {"sandbox.pids_max", [](const Config& c) { return c.sandbox.pids_max; }, 1, 1 << 16},
       {"sandbox.max_open_files", [](const Config& c) { return c.sandbox.max_open_files; }, 16,
        1 << 20},
@@ -164,6 +181,10 @@ Status validate_config(const Config& c) {
   for (const auto& p : c.python.module_paths) {
     if (p.empty() || p[0] != '/')
       return Status::Error("python.module_paths: '" + p + "' must be an absolute path");
+  }
+  for (const auto& f : c.python.figure_formats) {
+    if (f != "png" && f != "svg" && f != "jpeg" && f != "pdf")
+      return Status::Error("python.figure_formats: '" + f + "' is not one of png, svg, jpeg, pdf");
   }
   if (c.server.host.empty()) return Status::Error("server.host: must not be empty");
   return Status::Ok();

@@ -19,6 +19,10 @@ struct LimitsConfig {
   long max_output_bytes = 1 << 20;
   long max_code_bytes = 1 << 20;
   long max_stdin_bytes = 8 << 20;
+  int max_files = 100;                    // files in a request, and listed in a result
+  long max_file_inline_bytes = 1 << 20;   // a result file's content inline up to this size
+  long max_files_inline_bytes = 8 << 20;  // and while the run's inline total stays within this
+  long max_results_bytes = 8 << 20;       // rich results (figures, tables) of one run
 };
 
 struct PythonConfig {
@@ -26,10 +30,13 @@ struct PythonConfig {
   std::vector<std::string> module_paths;
   std::vector<std::string> preload = {"numpy",      "pandas",           "sympy", "scipy", "sklearn",
                                       "matplotlib", "matplotlib.pyplot"};
+  std::vector<std::string> figure_formats = {"png"};  // png, svg, jpeg, pdf
+  int figure_dpi = 100;                               // 6.4x4.8 in figures are 640x480 px
 };
 
 struct SandboxConfig {
   int tmp_size_mb = 64;
+  int workdir_size_mb = 128;
   int pids_max = 64;
   double cpu_cores = 1.0;
   int max_open_files = 256;

@@ -12,10 +12,22 @@
 
 namespace pyrunner {
 
+/// One request as the child received it: the code, the request's metadata (JSON, may be
+/// empty) and the bytes of its files, one after another.
+struct RunPayload {
+  const char* code;
+  size_t code_size;
+  const char* meta;
+  size_t meta_size;
+  const char* data;
+  size_t data_size;
+};
+
 class PythonRuntime {
  public:
-  /// Py_InitializeFromConfig in isolated mode (PYTHON* variables ignored, no user site) with
-  /// program_name = python.interpreter, then compiles the runner module.
+  /// Py_InitializeFromConfig in isolated and UTF-8 mode (PYTHON* variables ignored, no user
+  /// site) with program_name = python.interpreter, then loads the runner's modules
+  /// (core/runner/*.py, embedded at build time) as the package `_pyrunner`.
   static Result<PythonRuntime> start(const Config& config);
 
   /// Imports each module once; the first failure is returned ("import scipy:
@@ -29,7 +41,7 @@ class PythonRuntime {
   Status seal();
   /// After seal(), in a zygote: finds the Mersenne Twister states of `random` and of numpy's
   /// global RandomState, which prepare_run() then reseeds by writing them (the runner's
-  /// _locate_rngs). Without it, prepare_run() reseeds through the libraries instead.
+  /// locate_rngs). Without it, prepare_run() reseeds through the libraries instead.
   void locate_rng_states();
   /// Exercises the preloaded libraries once (a DataFrame, a sympy expansion, a PNG figure...)
   /// so that their lazy imports and first-use caches are filled before the forks.
@@ -56,10 +68,10 @@ class PythonRuntime {
   /// most copy-on-write faults off the request path.
   Status prepare_run() const;
 
-  /// Runs `code` as __main__ in this (confined, prepared) process: policy check, the program,
-  /// a one-line record of the outcome on `record_fd`, then _exit with the program's exit code.
-  /// Never returns.
-  [[noreturn]] void run_and_exit(const char* code, size_t size, int record_fd) const;
+  /// Runs the payload's code as __main__ in this (confined, prepared) process: its files, the
+  /// policy check, the program, what it displayed and the files it wrote, a record of the
+  /// outcome on `record_fd` (runner.py, main), then _exit with the program's exit code.
+  [[noreturn]] void run_and_exit(const RunPayload& payload, int record_fd) const;
 
  private:
   explicit PythonRuntime(const Config& config) : config_(&config) {}
@@ -69,11 +81,12 @@ class PythonRuntime {
   // global RandomState (0: not found or not as expected), for prepare_run() to reseed by writing.
   uintptr_t random_state_ = 0;
   uintptr_t numpy_state_ = 0;
-  void* runner_main_ = nullptr;         // PyObject*: the runner's main(); opaque to the header
-  void* runner_prepare_ = nullptr;      // PyObject*: the runner's prepare()
-  void* runner_preload_ = nullptr;      // PyObject*: the runner's preload()
-  void* runner_seal_ = nullptr;         // PyObject*: the runner's seal()
-  void* runner_locate_rngs_ = nullptr;  // PyObject*: the runner's _locate_rngs()
+  void* runner_main_ = nullptr;     // PyObject*: the runner's main(); opaque to the header
+  void* runner_prepare_ = nullptr;  // PyObject*: the runner's prepare()
+  void* runner_preload_ = nullptr;  // PyObject*: the runner's preload()
+  void* runner_seal_ = nullptr;     // PyObject*: the runner's seal()
+  void* runner_warm_up_ = nullptr;  // PyObject*: warm_up.run()
+  void* runner_locate_rngs_ = nullptr;  // PyObject*: the runner's locate_rngs()
 };
 
 }  // namespace pyrunner

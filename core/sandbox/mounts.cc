@@ -7,6 +7,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/util/fd.h"
+
 namespace pyrunner::sandbox {
 namespace {
 
@@ -90,6 +92,17 @@ bool seed_file(const char* source, const char* target, uid_t uid, gid_t gid, Ste
   return true;
 }
 
+// Writes a generated file into the root tmpfs (before it becomes read-only).
+bool write_file(const GeneratedFile& file, StepError* err) {
+  if (!make_parent_dirs(file.path.c_str(), err)) return false;
+  int fd = open(file.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(err, kStep, "open(\"%s\", O_CREAT)", file.path.c_str());
+  bool ok = write_all(fd, file.content.data(), file.content.size());
+  close(fd);
+  if (!ok) return fail(err, kStep, "write(\"%s\")", file.path.c_str());
+  return true;
+}
+
 // The part of the root that is the same for every run: a tmpfs holding the mount points, the
 // read-only binds, the symlinks and a minimal /dev.
 bool build_static(const SandboxPlan& plan, StepError* err) {
@@ -105,7 +118,6 @@ bool build_static(const SandboxPlan& plan, StepError* err) {
   // a handful of harmless host devices.
   if (!mount_tmpfs(plan.dev_dir.c_str(), plan.dev_opts.c_str(), MS_NOSUID | MS_NOEXEC, err))
     return false;
-  if (!make_dirs(plan.shm_dir.c_str(), err)) return false;
   for (const auto& b : plan.binds) {
     if (!bind(b, err)) return false;
   }
@@ -114,6 +126,9 @@ bool build_static(const SandboxPlan& plan, StepError* err) {
       return fail(err, kStep, "symlink(\"%s\", \"%s\")", link.target.c_str(),
                   link.linkpath.c_str());
   }
+  for (const auto& file : plan.files) {
+    if (!write_file(file, err)) return false;
+  }
   // /dev holds only mount points and links from now on (its device nodes are binds).
   if (mount(nullptr, plan.dev_dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
             plan.dev_opts.c_str()) != 0)
@@ -121,15 +136,17 @@ bool build_static(const SandboxPlan& plan, StepError* err) {
   return true;
 }
 
-// What every run gets fresh: /dev/shm, /tmp (with its seed files) and /proc. The plan's paths
-// are under the new root; `skip` characters of each are dropped once it is the root.
+// What every run gets fresh: /tmp (with its seed files; /dev/shm links to it), the working
+// directory and /proc. The plan's paths are under the new root; `skip` characters of each are
+// dropped once it is the root.
 bool mount_per_run(const SandboxPlan& plan, size_t skip, StepError* err) {
-  const char* shm = plan.shm_dir.c_str() + skip;
   const char* tmp = plan.tmp_dir.c_str() + skip;
+  const char* workdir = plan.workdir.c_str() + skip;
   const char* proc = plan.proc_dir.c_str() + skip;
-  if (!mount_tmpfs(shm, plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV | MS_NOEXEC, err)) return false;
-  // Private /tmp: size-limited, and its pages count against the run's memory cgroup.
+  // Private /tmp and working directory: size-limited, their pages count against the run's
+  // memory cgroup. Code may run from either (a run's own scripts), but nothing setuid.
   if (!mount_tmpfs(tmp, plan.tmp_opts.c_str(), MS_NOSUID | MS_NODEV, err)) return false;
+  if (!mount_tmpfs(workdir, plan.workdir_opts.c_str(), MS_NOSUID | MS_NODEV, err)) return false;
   for (const auto& seed : plan.tmp_seeds) {
     if (!seed_file(seed.source.c_str(), seed.target.c_str() + skip, plan.uid, plan.gid, err))
       return false;
@@ -167,10 +184,17 @@ bool enter_root(const SandboxPlan& plan, StepError* err) {
   return true;
 }
 
+// The run starts in its working directory, as a script starts next to itself.
+bool enter_workdir(StepError* err) {
+  if (chdir(kWorkdir) != 0) return fail(err, kStep, "chdir(\"%s\")", kWorkdir);
+  return true;
+}
+
 }  // namespace
 
 bool build_root(const SandboxPlan& plan, StepError* err) {
-  return build_static(plan, err) && mount_per_run(plan, 0, err) && enter_root(plan, err);
+  return build_static(plan, err) && mount_per_run(plan, 0, err) && enter_root(plan, err) &&
+         enter_workdir(err);
 }
 
 bool build_root_template(const SandboxPlan& plan, StepError* err) {
@@ -178,7 +202,7 @@ bool build_root_template(const SandboxPlan& plan, StepError* err) {
 }
 
 bool mount_run_filesystems(const SandboxPlan& plan, StepError* err) {
-  return mount_per_run(plan, plan.root.size(), err);
+  return mount_per_run(plan, plan.root.size(), err) && enter_workdir(err);
 }
 
 }  // namespace pyrunner::sandbox

@@ -1,6 +1,8 @@
 #pragma once
 /// The run's filesystem: a tmpfs root holding read-only binds of what Python needs, a minimal
-/// /dev, a private size-limited /tmp and /dev/shm, a fresh /proc; then pivot_root into it.
+/// /dev, a private size-limited /tmp (/dev/shm links to it) and working directory /home/user
+/// (/mnt/data links to it), a fresh /proc; then pivot_root into it, and the run starts in its
+/// working directory.
 ///
 /// The first part is the same for every run. A warm zygote builds it once, as a template, in
 /// a mount namespace of its own and moves into it; each child's new mount namespace is a copy
@@ -18,7 +20,8 @@ bool build_root(const SandboxPlan& plan, StepError* err);
 /// then pivot_root into it and detach the host's filesystem.
 bool build_root_template(const SandboxPlan& plan, StepError* err);
 
-/// Child of a zygote that built the template, in its copy of it: fresh /tmp, /dev/shm, /proc.
+/// Child of a zygote that built the template, in its copy of it: fresh /tmp, working
+/// directory and /proc; then into the working directory.
 bool mount_run_filesystems(const SandboxPlan& plan, StepError* err);
 
 }  // namespace pyrunner::sandbox

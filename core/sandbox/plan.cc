@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/sandbox/seccomp.h"
@@ -25,24 +27,35 @@ constexpr const char* kProcReadonly[] = {"sys", "irq", "bus", "fs"};
 
 }  // namespace
 
-std::vector<std::string> sandbox_environment() {
+int run_cpu_count(const SandboxConfig& config) {
+  return std::max(1, static_cast<int>(std::ceil(config.cpu_cores - 1e-9)));
+}
+
+std::vector<std::string> sandbox_environment(int threads) {
+  const std::string n = std::to_string(threads);
   return {
       "PATH=/usr/local/bin:/usr/bin:/bin",
-      "HOME=/tmp",
+      "HOME=" + std::string(kWorkdir),
+      "USER=user",
+      "LOGNAME=user",
       "TMPDIR=/tmp",
       "LANG=C.UTF-8",
       "LC_ALL=C.UTF-8",
+      "PYTHONUTF8=1",  // the run's own python3 subprocesses in UTF-8 mode too
       "PYTHONIOENCODING=utf-8",
       "PYTHONDONTWRITEBYTECODE=1",
       "MPLBACKEND=Agg",  // no display in the sandbox
       "MPLCONFIGDIR=/tmp" + std::string(kMatplotlibConfigInTmp),
-      // One BLAS/OpenMP thread: forking with live BLAS threads deadlocks, and a run is
-      // limited to one core anyway.
-      "OPENBLAS_NUM_THREADS=1",
-      "OMP_NUM_THREADS=1",
-      "MKL_NUM_THREADS=1",
-      "NUMEXPR_NUM_THREADS=1",
+      // BLAS/OpenMP threads as many as the run's CPU quota allows.
+      "OPENBLAS_NUM_THREADS=" + n,
+      "OMP_NUM_THREADS=" + n,
+      "MKL_NUM_THREADS=" + n,
+      "NUMEXPR_NUM_THREADS=" + n,
   };
+}
+
+std::vector<std::string> sandbox_environment(const SandboxConfig& config) {
+  return sandbox_environment(run_cpu_count(config));
 }
 
 std::string matplotlib_cache_dir(const SandboxConfig& config) {
@@ -84,9 +97,25 @@ Result<SandboxPlan> build_plan(const Config& config) {
   plan.tmp_opts = tmp_size + ",mode=1777";
   plan.dev_dir = plan.root + "/dev";
   plan.dev_opts = "size=64k,nr_inodes=64,mode=0755";
-  plan.shm_dir = plan.dev_dir + "/shm";
   plan.proc_dir = plan.root + "/proc";
-  plan.mkdirs = {plan.tmp_dir, plan.dev_dir, plan.proc_dir, plan.old_root};
+  // The working directory: private, writable, size-limited (and charged to the run's memory
+  // cgroup, as tmpfs pages are), owned by the run's user, gone with the run. Its inode count
+  // is bounded too, so that listing what a run wrote stays cheap.
+  plan.workdir = plan.root + kWorkdir;
+  plan.workdir_opts = "size=" + std::to_string(sc.workdir_size_mb) +
+                      "m,nr_inodes=65536,mode=0700,uid=" + std::to_string(sc.uid) +
+                      ",gid=" + std::to_string(sc.gid);
+  plan.mkdirs = {plan.tmp_dir, plan.dev_dir,       plan.proc_dir,
+                 plan.workdir, plan.root + "/mnt", plan.old_root};
+  // /mnt/data is where code written for other code interpreters saves: the same directory.
+  plan.symlinks.push_back({kWorkdir, plan.root + "/mnt/data"});
+  // Whoever asks who the run's user is (getpass, pwd, ~user) gets an answer.
+  plan.files.push_back(
+      {plan.root + "/etc/passwd",
+       "root:x:0:0:root:/root:/usr/sbin/nologin\nuser:x:" + std::to_string(sc.uid) + ":" +
+           std::to_string(sc.gid) + ":user:" + kWorkdir + ":/bin/sh\n"});
+  plan.files.push_back(
+      {plan.root + "/etc/group", "root:x:0:\nuser:x:" + std::to_string(sc.gid) + ":\n"});
   // matplotlib's font list, built once on the host (host.cc), copied into each run's /tmp.
   const std::string font_cache = matplotlib_cache_dir(sc);
   std::error_code ec;
@@ -106,12 +135,15 @@ Result<SandboxPlan> build_plan(const Config& config) {
   for (const char* dev : kDevices) {
     plan.binds.push_back({std::string("/dev/") + dev, plan.dev_dir + "/" + dev, false, true});
   }
+  // POSIX shared memory (shm_open, multiprocessing's semaphores) lives in the run's /tmp: one
+  // size-limited tmpfs serves both, so a run mounts no extra filesystem for it.
+  plan.symlinks.push_back({"/tmp", plan.dev_dir + "/shm"});
   plan.symlinks.push_back({"/proc/self/fd", plan.dev_dir + "/fd"});
   plan.symlinks.push_back({"/proc/self/fd/0", plan.dev_dir + "/stdin"});
   plan.symlinks.push_back({"/proc/self/fd/1", plan.dev_dir + "/stdout"});
   plan.symlinks.push_back({"/proc/self/fd/2", plan.dev_dir + "/stderr"});
 
-  plan.env = sandbox_environment();
+  plan.env = sandbox_environment(sc);
 
   auto filter = compile_seccomp_filter();
   if (!filter.ok()) return filter.status();

@@ -25,20 +25,27 @@ struct Symlink {
   std::string linkpath;  // absolute path under the new root
 };
 
+/// A small file written into the read-only root (/etc/passwd naming the run's user).
+struct GeneratedFile {
+  std::string path;  // absolute path under the new root
+  std::string content;
+};
+
 struct SandboxPlan {
   std::string root;              // the mount point the new root is built on
   std::string old_root;          // root + "/.oldroot", removed after pivot_root
   std::string root_tmpfs_opts;   // "size=...,mode=0755"
   std::vector<BindMount> binds;  // read-only views of what Python needs, and /dev nodes
   std::vector<Symlink> symlinks;
-  std::vector<std::string> mkdirs;  // mount points created in the new root
-  std::string tmp_dir, tmp_opts;    // private /tmp
+  std::vector<GeneratedFile> files;
+  std::vector<std::string> mkdirs;    // mount points created in the new root
+  std::string tmp_dir, tmp_opts;      // private /tmp (/dev/shm is a link to it)
+  std::string workdir, workdir_opts;  // private, writable working directory and $HOME
   struct Seed {
     std::string source, target;  // host file -> path in the new /tmp
   };
   std::vector<Seed> tmp_seeds;             // files a run finds in /tmp (matplotlib's font list)
   std::string dev_dir, dev_opts;           // minimal /dev
-  std::string shm_dir;                     // /dev/shm, same size as /tmp
   std::string proc_dir;                    // fresh /proc of the run's PID namespace
   std::vector<std::string> proc_hidden;    // /proc files covered by /dev/null
   std::vector<std::string> proc_readonly;  // /proc directories made read-only
@@ -61,8 +68,19 @@ struct SandboxPlan {
 /// reads the host's /bin, /lib... symlinks, compiles the seccomp filter.
 Result<SandboxPlan> build_plan(const Config& config);
 
-/// The environment every run sees (and the warm zygote is started with).
-std::vector<std::string> sandbox_environment();
+/// The run's working directory, its $HOME; /mnt/data is a link to it (the path other code
+/// interpreters save to).
+inline constexpr const char* kWorkdir = "/home/user";
+
+/// How many CPUs a run may keep busy at once: sandbox.cpu_cores rounded up, at least 1. What
+/// os.cpu_count() says in a run and the BLAS/OpenMP thread count of its environment.
+int run_cpu_count(const SandboxConfig& config);
+
+/// The environment every run sees. `threads`: the BLAS/OpenMP thread count it names (the warm
+/// zygote is started with 1: forking with live BLAS threads deadlocks).
+std::vector<std::string> sandbox_environment(int threads = 1);
+/// The environment of a run of this config (threads = run_cpu_count).
+std::vector<std::string> sandbox_environment(const SandboxConfig& config);
 
 /// Host directory holding matplotlib's font cache, next to sandbox.root_dir. Building the cache
 /// takes ~1.5 s, so it is built once per boot on the host (host.cc) and copied into each cold

@@ -266,7 +266,9 @@ TEST_CASE("the zygote lives in the runs' root template, away from the host's fil
   // What the host has and a run must not see: the test's own working tree, /run, /home.
   CHECK_FALSE(std::filesystem::exists(root + std::filesystem::current_path().string()));
   CHECK_FALSE(std::filesystem::exists(root + "/run"));
-  CHECK_FALSE(std::filesystem::exists(root + "/home"));
+  // /home holds only the mount point of the runs' working directory, empty in the template.
+  CHECK(std::filesystem::is_empty(root + "/home/user"));
+  CHECK(std::distance(std::filesystem::directory_iterator(root + "/home"), {}) == 1);
   // Each run still has its own /tmp on top of it, and the shared parts are read-only.
   success(s, "open('/tmp/mine', 'w').write('x')");
   CHECK(success(s, "import os; print(os.path.exists('/tmp/mine'))")["stdout"] == "False\n");
@@ -341,10 +343,10 @@ TEST_CASE("run cgroups are reused (v1), and a reused one reports only its own ru
   // A large run and one the OOM killer stops: their cgroups come back to later runs.
   auto big = success(s, "x = bytearray(150 * 1024 * 1024)\nprint(len(x))");
   CHECK(big["memory_used"].get<double>() > 140);
-  // (Files in /tmp and /dev/shm are charged to the cgroup but not to RLIMIT_DATA: the kernel's
-  // OOM killer stops this one, not a MemoryError.)
+  // (Files in /tmp and the working directory are charged to the cgroup but not to RLIMIT_DATA:
+  // the kernel's OOM killer stops this one, not a MemoryError.)
   auto oom = run_with(s,
-                      "for path in ('/tmp/f', '/dev/shm/f'):\n"
+                      "for path in ('/tmp/f', 'f'):\n"
                       "    with open(path, 'wb') as f:\n"
                       "        for i in range(40):\n"
                       "            f.write(b'x' * 1000000)\n",

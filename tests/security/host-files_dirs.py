@@ -37,7 +37,7 @@ def host_entries(path):
 
 
 # Directories whose mere contents belong to the host (empty or missing is fine).
-HOST_DIRS = ["/root", "/home", "/work", "/work/main", "/work/main/config", "/work/shared",
+HOST_DIRS = ["/root", "/home", "/home/user", "/work", "/work/main", "/work/main/config", "/work/shared",
              "/var/log", "/var/lib", "/var/cache", "/run/pyrunner", "/run/user", "/srv",
              "/opt", "/mnt", "/media", "/boot", "/lost+found", "/snap"]
 for path in HOST_DIRS:
@@ -46,9 +46,11 @@ for path in HOST_DIRS:
         if names:
             say("ESCAPED", f"list:{path}", ",".join(sorted(names)[:8]))
         else:
-            say("BLOCKED", f"list:{path}", "empty")
+            say("BLOCKED", f"list:{path}", "nothing of the host")
     except OSError as e:
         say("BLOCKED", f"list:{path}", ename(e.errno))
+if os.path.realpath("/mnt/data") != "/home/user":
+    say("ESCAPED", "link:/mnt/data", "points to " + os.path.realpath("/mnt/data"))
 
 CONFIGS = ["/work/main/config/pyrunner.yaml", "config/pyrunner.yaml", "../config/pyrunner.yaml",
            "../../config/pyrunner.yaml", "/proc/self/cwd/config/pyrunner.yaml",

@@ -39,7 +39,8 @@ for path in ("/proc/1/root/etc/shadow", "/proc/self/root/../../../etc/shadow",
              "/proc/1/root/home"):
     try:
         if os.path.isdir(path):
-            names = os.listdir(path)
+            # /home holds only the run's own (empty) working directory.
+            names = set(os.listdir(path)) - ({"user"} if path.endswith("/home") else set())
             if names:
                 say("ESCAPED", f"read:{path}", ",".join(sorted(names)[:8]))
             else:

@@ -1,9 +1,5 @@
-#include "core/validator/policy.h"
-
-namespace pyrunner {
-
-std::string_view policy_source() {
-  return R"PY(
+"""The static policy: an AST-level check of imports and builtins, a courtesy that gives a clear
+early error. The boundary is the kernel sandbox, which holds with the check switched off."""
 import _ast
 
 def _walk(tree):
@@ -39,7 +35,3 @@ def check_policy(tree, allowed_modules, denied_builtins):
         elif isinstance(node, _ast.Attribute) and node.attr in denied:
             found.append((line, f"Use of '{node.attr}' is not allowed (line {line})"))
     return min(found)[1] if found else None
-)PY";
-}
-
-}  // namespace pyrunner
