@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pyrunner::cmd {
 
@@ -15,6 +16,8 @@ struct RunCommand {
   // Text, read by the validator with the same rules as the JSON fields (2.0 is 2, 2.5 is not).
   std::optional<std::string> timeout;
   std::optional<std::string> memory_limit;
+  std::vector<std::string> files;  // SRC[:DEST]
+  std::string output_dir;
   CLI::App* app = nullptr;
 
   void add_to(CLI::App& parent);

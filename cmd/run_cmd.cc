@@ -7,6 +7,7 @@
 
 #include "cmd/commands.h"
 #include "core/executor/executor.h"
+#include "core/files/output_dir.h"
 #include "core/model/outcome.h"
 #include "core/sandbox/host.h"
 #include "core/validator/validator.h"
@@ -42,6 +43,12 @@ void RunCommand::add_to(CLI::App& parent) {
   app->add_option("--timeout", timeout, "Wall-clock limit in seconds (default from the config)");
   app->add_option("--memory-limit", memory_limit, "Memory limit in MB (default from the config)");
   app->add_option("--stdin", stdin_path, "File whose contents the program reads on stdin");
+  app->add_option("--file", files,
+                  "Copy a host file into the working directory as DEST (default: its name); "
+                  "repeatable")
+      ->type_name("SRC[:DEST]");
+  app->add_option("--output-dir", output_dir,
+                  "Save the files the run wrote and its figures (figure-1.png, ...) here");
   app->add_option("--config", config_path,
                   "YAML config (default: $PYRUNNER_CONFIG, else built-in)");
 }
@@ -62,6 +69,19 @@ int RunCommand::execute() const {
     if (auto error = validator.read_limit_flag(field, *text, &request))
       return fail(exit_code::kInvalidInput, error->detail);
   }
+  // Tracebacks name the script as python3 would ("<stdin>" keeps the runner's main.py).
+  if (script != "-") request.filename = script.substr(script.rfind('/') + 1);
+  for (const auto& spec : files) {
+    const auto colon = spec.find(':');
+    InputFile file;
+    const std::string source = spec.substr(0, colon);
+    file.path =
+        colon == std::string::npos ? source.substr(source.rfind('/') + 1) : spec.substr(colon + 1);
+    if (!read_all(source, &file.content))
+      return fail(exit_code::kNoInput, "cannot read --file '" + source + "'");
+    request.files.push_back(std::move(file));
+  }
+  request.whole_files = !output_dir.empty();
   if (auto error = validator.check(request)) {
     return fail(exit_code::kInvalidInput, error->detail);
   }
@@ -78,7 +98,11 @@ int RunCommand::execute() const {
   if (!child.ok()) return fail(exit_code::kUnavailable, child.status().message());
   auto result = Executor(*config).run(std::move(child.value()), request);
   if (!result.ok()) return fail(exit_code::kInternal, result.status().message());
-  std::cout << result_to_json(*result) << std::endl;
+  if (!output_dir.empty()) {
+    if (auto s = save_outputs(output_dir, &result.value()); !s.ok())
+      return fail(exit_code::kCantCreate, s.message());
+  }
+  std::cout << result_to_json(result.value()) << std::endl;
   return outcome_exit_code(result->outcome);
 }
 

@@ -64,13 +64,21 @@ void install_fds(const ChildChannels& ends) {
   RequestHeader header;
   if (!read_exact(3, &header, sizeof header)) _exit(0);  // the parent discarded us unused
   if (header.magic != kRequestMagic) setup_failed("protocol: bad request header");
-  char* code = static_cast<char*>(std::malloc(header.code_size + 1));
-  if (code == nullptr || !read_exact(3, code, header.code_size))
-    setup_failed("protocol: short code");
-  code[header.code_size] = '\0';
+  // One buffer for the metadata, the code and the files, read before the data limit is set: it
+  // then covers the user's code only.
+  const size_t total = size_t{header.meta_size} + header.code_size + header.data_size;
+  char* buffer = static_cast<char*>(std::malloc(total + 1));
+  if (buffer == nullptr || !read_exact(3, buffer, total)) setup_failed("protocol: short request");
+  buffer[total] = '\0';
   if (!sandbox::limit_data(mapped, header.memory_bytes, &err)) setup_failed(err.text);
 
-  python->run_and_exit(code, header.code_size, 3);
+  RunPayload payload{buffer + header.meta_size,
+                     header.code_size,
+                     buffer,
+                     header.meta_size,
+                     buffer + header.meta_size + header.code_size,
+                     header.data_size};
+  python->run_and_exit(payload, 3);
 }
 
 }  // namespace

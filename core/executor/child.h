@@ -21,19 +21,21 @@ struct ChildSpec {
   const PythonRuntime* warm = nullptr;  // the zygote's preloaded interpreter; null: start cold
 };
 
-/// Parent -> child on the control socket, followed by `code_size` bytes of code.
+/// Parent -> child on the control socket, followed by `meta_size` bytes of metadata (JSON),
+/// `code_size` bytes of code and `data_size` bytes of file contents.
 struct RequestHeader {
   uint32_t magic;
   uint32_t code_size;
+  uint32_t meta_size;
+  uint32_t data_size;
   uint64_t memory_bytes;
 };
-inline constexpr uint32_t kRequestMagic = 0x50595231;  // "PYR1"
+inline constexpr uint32_t kRequestMagic = 0x50595232;  // "PYR2"
 
 /// Child -> parent on the control socket, one line each:
 ///   "R\n"            confined and waiting for the request
 ///   "E <reason>\n"   confinement failed (the child then exits with kSetupFailed)
-///   "D <json>\n"     the program finished: {"exit_code", "error", "memory_error", "policy",
-///   "time"}
+/// then the runner's messages (display items, files, the outcome record): see record.h.
 inline constexpr int kSetupFailed = 121;
 
 /// The child's ends of its channels, moved to fds 0 (stdin), 1, 2 and 3 (control) in the child.

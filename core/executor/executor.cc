@@ -5,13 +5,15 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "core/executor/record.h"
 #include "core/executor/scheduling.h"
+#include "core/sandbox/plan.h"
+#include "core/util/process.h"
 
 namespace pyrunner {
 namespace {
@@ -21,18 +23,9 @@ using Clock = std::chrono::steady_clock;
 // After the child's PID 1 has exited every process of the namespace is dead, so the pipes hit
 // EOF at once; this bounds the drain in case something still holds them.
 constexpr auto kDrainLimit = std::chrono::milliseconds(500);
-
-// Appends what `fd` has to `out`, keeping at most `cap` bytes; false at EOF or error.
-bool drain(int fd, std::string* out, size_t cap, bool* truncated) {
-  char buf[65536];
-  ssize_t n = read(fd, buf, sizeof buf);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
-  if (n <= 0) return false;
-  size_t room = out->size() < cap ? cap - out->size() : 0;
-  out->append(buf, std::min(room, static_cast<size_t>(n)));
-  if (static_cast<size_t>(n) > room) *truncated = true;
-  return true;
-}
+// What the control channel may carry beyond the display items and files themselves (the record,
+// the framing).
+constexpr size_t kControlSlack = 2 << 20;
 
 std::string signal_text(int sig) {
   const char* abbrev = sigabbrev_np(sig);
@@ -42,53 +35,127 @@ std::string signal_text(int sig) {
   return text;
 }
 
-}  // namespace
+// The bytes of files the run may send back: the config's inline caps, or the whole working
+// directory for `run --output-dir`.
+size_t files_inline_total(const Config& config, const RunRequest& request) {
+  return request.whole_files ? static_cast<size_t>(config.sandbox.workdir_size_mb) << 20
+                             : static_cast<size_t>(config.limits.max_files_inline_bytes);
+}
 
-Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
-                                RunWatch watch) const {
-  const unsigned long long memory_bytes = static_cast<unsigned long long>(request.memory_mb) << 20;
-  if (child->cgroup) {
-    if (auto s = child->cgroup->set_memory_limit(memory_bytes); !s.ok()) return s.within("cgroup");
+// The request's metadata for the runner (runner.py, main): "" when it has nothing to say, so
+// that a plain run costs the runner no JSON parsing.
+std::string request_meta(const Config& config, const RunRequest& request) {
+  if (request.files.empty() && request.filename.empty() && !request.whole_files) return "";
+  nlohmann::json meta = nlohmann::json::object();
+  if (!request.filename.empty()) meta["filename"] = request.filename;
+  if (!request.files.empty()) {
+    auto& files = meta["files"] = nlohmann::json::array();
+    for (const auto& f : request.files)
+      files.push_back({{"path", f.path}, {"size", f.content.size()}});
   }
-  const int control = child->io.control.get();
-  timeval send_timeout{5, 0};
-  setsockopt(control, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
-  // Pre-forked children confine themselves in the background (see scheduling.h); the run
-  // itself gets normal priority.
-  to_foreground(child->pid);
-  RequestHeader header{kRequestMagic, static_cast<uint32_t>(request.code.size()), memory_bytes};
-  const auto started = Clock::now();
-  if (send(control, &header, sizeof header, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof header) ||
-      send(control, request.code.data(), request.code.size(), MSG_NOSIGNAL) !=
-          static_cast<ssize_t>(request.code.size())) {
-    return Status::Sys("send(request to child)", errno);
+  if (request.whole_files) {
+    const size_t total = files_inline_total(config, request);
+    meta["limits"] = {{"max_file_inline_bytes", total}, {"max_files_inline_bytes", total}};
   }
-  const auto deadline = started + std::chrono::seconds(request.timeout_s);
+  return meta.dump();
+}
 
-  int stdin_fd = child->io.stdin_w.get();
+Status send_request(int control, const Config& config, const RunRequest& request,
+                    unsigned long long memory_bytes) {
+  const std::string meta = request_meta(config, request);
+  size_t data_size = 0;
+  for (const auto& f : request.files) data_size += f.content.size();
+  RequestHeader header{kRequestMagic, static_cast<uint32_t>(request.code.size()),
+                       static_cast<uint32_t>(meta.size()), static_cast<uint32_t>(data_size),
+                       memory_bytes};
+  bool sent = write_all(control, &header, sizeof header) &&
+              write_all(control, meta.data(), meta.size()) &&
+              write_all(control, request.code.data(), request.code.size());
+  for (const auto& f : request.files) {
+    sent = sent && write_all(control, f.content.data(), f.content.size());
+  }
+  if (!sent) return Status::Sys("send(request to child)", errno);
+  return Status::Ok();
+}
+
+// Appends what `fd` has to `out`, keeping at most `cap` bytes, and hands the kept part to
+// `observe`; false at EOF or error.
+template <typename Observe>
+bool drain(int fd, std::string* out, size_t cap, bool* truncated, Observe observe) {
+  char buf[65536];
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+  if (n <= 0) return false;
+  size_t room = out->size() < cap ? cap - out->size() : 0;
+  size_t kept = std::min(room, static_cast<size_t>(n));
+  out->append(buf, kept);
+  if (kept > 0) observe(std::string_view(buf, kept));
+  if (static_cast<size_t>(n) > room) *truncated = true;
+  return true;
+}
+
+// The run's channels, pumped until the run is over: output collected within its caps, stdin
+// fed, the control messages read, the timeout enforced, the watch observed.
+class RunPump {
+ public:
+  RunPump(ReadyChild& child, const RunRequest& request, const Config& config, RunWatch watch,
+          RunResult* result)
+      : child_(child),
+        request_(request),
+        watch_(watch),
+        result_(result),
+        output_cap_(static_cast<size_t>(config.limits.max_output_bytes)),
+        control_({static_cast<size_t>(config.limits.max_results_bytes) + kControlSlack,
+                  files_inline_total(config, request) / 3 * 4 + kControlSlack,
+                  static_cast<size_t>(config.limits.max_files)}) {
+    if (watch.observer != nullptr) {
+      control_.set_display_callback(
+          [observer = watch.observer](const nlohmann::ordered_json& item) {
+            observer->on_display(item);
+          });
+    }
+  }
+
+  /// Pumps until the output is closed and the record is in (or the process exited), or the
+  /// watch ends the run early.
+  std::optional<RunOutcome> pump(Clock::time_point deadline);
+
+  bool timed_out() const { return timed_out_; }
+  bool exited() const { return exited_; }
+  ControlReader& control() { return control_; }
+
+ private:
+  ReadyChild& child_;
+  const RunRequest& request_;
+  const RunWatch watch_;
+  RunResult* result_;
+  const size_t output_cap_;
+  ControlReader control_;
+  bool timed_out_ = false, exited_ = false;
+};
+
+std::optional<RunOutcome> RunPump::pump(Clock::time_point deadline) {
+  const int control = child_.io.control.get();
+  int stdin_fd = child_.io.stdin_w.get();
   fcntl(stdin_fd, F_SETFL, O_NONBLOCK);
   size_t stdin_sent = 0;
-  if (request.stdin_data.empty()) child->io.stdin_w.reset();  // EOF at once
-
-  RunResult result;
-  std::string control_text;
-  const size_t cap = static_cast<size_t>(config_.limits.max_output_bytes);
-  bool out_open = true, err_open = true, ctl_open = true, exited = false, timed_out = false;
+  if (request_.stdin_data.empty()) child_.io.stdin_w.reset();  // EOF at once
+  bool out_open = true, err_open = true, ctl_open = true;
   std::optional<Clock::time_point> exited_at;
+  RunObserver* observer = watch_.observer;
 
-  Record record;
   for (;;) {
     auto now = Clock::now();
-    if (!record.present && !control_text.empty()) record = parse_record(control_text);
     // Done when the output is closed and either the runner's record is in (the fast path: the
     // process is exiting, and the reaper finishes it) or the process has exited.
-    if (!out_open && !err_open && (record.present || exited)) break;
+    if (!out_open && !err_open && (control_.record().present || exited_)) break;
     if (exited_at && now - *exited_at > kDrainLimit) break;
-    if (!exited && !timed_out && now >= deadline) {
+    if (!exited_ && !timed_out_ && now >= deadline) {
       // A kill that fails (no CAP_KILL over the run's uid) must not leave us waiting forever.
-      if (syscall(SYS_pidfd_send_signal, child->pidfd.get(), SIGKILL, nullptr, 0) != 0)
-        return Status::Sys("pidfd_send_signal(SIGKILL) at the timeout", errno);
-      timed_out = true;
+      if (!kill_by_pidfd(child_.pidfd.get()))
+        return RunOutcome(RunAbort::kInternal,
+                          Status::Sys("pidfd_send_signal(SIGKILL) at the timeout", errno));
+      timed_out_ = true;
     }
     pollfd fds[7];
     int n = 0;
@@ -97,97 +164,159 @@ Result<RunResult> Executor::run(std::unique_ptr<ReadyChild> child, const RunRequ
       *index = n;
       fds[n++] = {fd, events, 0};
     };
-    if (out_open) add(&i_out, child->io.stdout_r.get(), POLLIN);
-    if (err_open) add(&i_err, child->io.stderr_r.get(), POLLIN);
+    if (out_open) add(&i_out, child_.io.stdout_r.get(), POLLIN);
+    if (err_open) add(&i_err, child_.io.stderr_r.get(), POLLIN);
     if (ctl_open) add(&i_ctl, control, POLLIN);
-    if (child->io.stdin_w.valid()) add(&i_in, stdin_fd, POLLOUT);
-    if (!exited) add(&i_pid, child->pidfd.get(), POLLIN);
-    if (watch.client_fd >= 0) add(&i_watch, watch.client_fd, POLLRDHUP);
-    if (watch.abort_fd >= 0) add(&i_abort, watch.abort_fd, POLLIN);
+    if (child_.io.stdin_w.valid()) add(&i_in, stdin_fd, POLLOUT);
+    if (!exited_) add(&i_pid, child_.pidfd.get(), POLLIN);
+    if (watch_.client_fd >= 0) add(&i_watch, watch_.client_fd, POLLRDHUP);
+    if (watch_.abort_fd >= 0) add(&i_abort, watch_.abort_fd, POLLIN);
     auto wait_until =
-        exited ? *exited_at + kDrainLimit : (timed_out ? now + kDrainLimit : deadline);
+        exited_ ? *exited_at + kDrainLimit : (timed_out_ ? now + kDrainLimit : deadline);
     auto wait_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(wait_until - now).count() + 1;
     int ready = poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::max<long>(wait_ms, 0)));
-    if (ready < 0 && errno != EINTR) return Status::Sys("poll(run channels)", errno);
+    if (ready < 0 && errno != EINTR)
+      return RunOutcome(RunAbort::kInternal, Status::Sys("poll(run channels)", errno));
     if (ready <= 0) continue;
 
-    if (i_out >= 0 && fds[i_out].revents)
-      out_open = drain(fds[i_out].fd, &result.stdout_text, cap, &result.truncated);
-    if (i_err >= 0 && fds[i_err].revents)
-      err_open = drain(fds[i_err].fd, &result.stderr_text, cap, &result.truncated);
+    if (i_out >= 0 && fds[i_out].revents) {
+      out_open = drain(fds[i_out].fd, &result_->stdout_text, output_cap_, &result_->truncated,
+                       [observer](std::string_view t) {
+                         if (observer) observer->on_stdout(t);
+                       });
+    }
+    if (i_err >= 0 && fds[i_err].revents) {
+      err_open = drain(fds[i_err].fd, &result_->stderr_text, output_cap_, &result_->truncated,
+                       [observer](std::string_view t) {
+                         if (observer) observer->on_stderr(t);
+                       });
+    }
     if (i_ctl >= 0 && fds[i_ctl].revents) {
-      bool ignored = false;
-      ctl_open = drain(control, &control_text, 1 << 16, &ignored);
+      char buf[65536];
+      ssize_t got = read(control, buf, sizeof buf);
+      if (got > 0) {
+        control_.feed(std::string_view(buf, static_cast<size_t>(got)));
+      } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+        ctl_open = false;
+      }
     }
     if (i_in >= 0 && fds[i_in].revents) {
       ssize_t w = (fds[i_in].revents & POLLOUT)
-                      ? write(stdin_fd, request.stdin_data.data() + stdin_sent,
-                              request.stdin_data.size() - stdin_sent)
+                      ? write(stdin_fd, request_.stdin_data.data() + stdin_sent,
+                              request_.stdin_data.size() - stdin_sent)
                       : -1;
       if (w > 0) stdin_sent += static_cast<size_t>(w);
       // Done, or the program closed its stdin (EPIPE; SIGPIPE is ignored by our callers).
-      if (stdin_sent == request.stdin_data.size() || (w < 0 && errno != EAGAIN))
-        child->io.stdin_w.reset();
+      if (stdin_sent == request_.stdin_data.size() || (w < 0 && errno != EAGAIN))
+        child_.io.stdin_w.reset();
     }
     if (i_pid >= 0 && fds[i_pid].revents) {
-      exited = true;
+      exited_ = true;
       exited_at = Clock::now();
     }
-    if (i_watch >= 0 && (fds[i_watch].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-      return Status::Error("client disconnected");  // ~ReadyChild kills the run
-    }
-    if (i_abort >= 0 && fds[i_abort].revents) return Status::Error("server shutting down");
+    if (i_watch >= 0 && (fds[i_watch].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+      return RunOutcome(RunAbort::kClientGone, Status::Error("client disconnected"));
+    if (i_abort >= 0 && fds[i_abort].revents)
+      return RunOutcome(RunAbort::kShutdown, Status::Error("server shutting down"));
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+RunResult& RunOutcome::value() {
+  if (!result_) abort_on_error("RunOutcome::value()", status_);
+  return *result_;
+}
+
+const RunResult& RunOutcome::value() const {
+  if (!result_) abort_on_error("RunOutcome::value()", status_);
+  return *result_;
+}
+
+void decide_outcome(const RunEnding& e, const RunRequest& request, RunResult* result) {
+  result->error.reset();
+  if (e.timed_out) {
+    result->outcome = Outcome::kTimeout;
+    result->error = "Execution timed out after " + std::to_string(request.timeout_s) + " s";
+  } else if (e.memory_error || (e.killed && e.oom_killed) || (!e.record_present && e.oom_killed)) {
+    result->outcome = Outcome::kMemoryExceeded;
+    result->error = "Memory limit of " + std::to_string(request.memory_mb) + " MB exceeded";
+  } else if (!e.killed && e.exit_code == 0) {
+    result->outcome = Outcome::kSuccess;
+  } else {
+    result->outcome = Outcome::kError;
+    if (e.killed) {
+      result->error = signal_text(-e.exit_code);
+    } else if (e.record_present && !e.record_error.empty()) {
+      result->error = e.record_error;
+    } else {
+      result->error = "Exited with code " + std::to_string(e.exit_code);
+    }
+  }
+}
+
+RunOutcome Executor::run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
+                         RunWatch watch) const {
+  const unsigned long long memory_bytes = static_cast<unsigned long long>(request.memory_mb) << 20;
+  if (child->cgroup) {
+    if (auto s = child->cgroup->set_memory_limit(memory_bytes); !s.ok())
+      return RunOutcome(RunAbort::kInternal, s.within("cgroup"));
+  }
+  const int control = child->io.control.get();
+  timeval send_timeout{5, 0};
+  setsockopt(control, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+  // Pre-forked children confine themselves in the background (see scheduling.h); the run
+  // itself gets normal priority.
+  to_foreground(child->pid);
+  const auto started = Clock::now();
+  if (auto s = send_request(control, config_, request, memory_bytes); !s.ok())
+    return RunOutcome(RunAbort::kNotDelivered, s);
+
+  RunResult result;
+  RunPump pump(*child, request, config_, watch, &result);
+  if (auto early = pump.pump(started + std::chrono::seconds(request.timeout_s)))
+    return std::move(*early);  // ~ReadyChild kills the run
   const double wall = std::chrono::duration<double>(Clock::now() - started).count();
 
-  bool killed = false;
-  int code = record.exit_code;  // fast path: the status the runner is exiting with
-  if (exited) {
-    siginfo_t info{};
-    if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child->pidfd.get()), &info,
-               WEXITED) != 0)
-      return Status::Sys("waitid(P_PIDFD)", errno);
+  const RunRecord& record = pump.control().record();
+  RunEnding ending;
+  ending.timed_out = pump.timed_out();
+  ending.exit_code = record.exit_code;  // fast path: the status the runner is exiting with
+  ending.record_present = record.present;
+  ending.memory_error = record.memory_error;
+  ending.record_error = record.error;
+  if (pump.exited()) {
+    auto status = wait_pidfd(child->pidfd.get());
+    if (!status.ok()) return RunOutcome(RunAbort::kInternal, status.status());
     child->pidfd.reset();
-    killed = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
-    code = killed ? -info.si_status : info.si_status;
+    ending.killed = status->killed;
+    ending.exit_code = status->killed ? -status->signal : status->code;
   }
-  bool oom = false;
   if (child->cgroup) {
     result.memory_used_mb = static_cast<double>(child->cgroup->peak_bytes()) / (1 << 20);
-    oom = child->cgroup->oom_killed();
+    ending.oom_killed = child->cgroup->oom_killed();
   }
   // Whatever is left (a process still exiting, daemons it started, the cgroup) is killed and
   // removed now, or by the reaper off the request path.
   if (reaper_ != nullptr) {
     // Tearing down what is left yields to the runs still going.
-    if (!exited) to_background(child->pid);
+    if (!pump.exited()) to_background(child->pid);
     reaper_->reap(std::move(child));
   } else {
     child.reset();
   }
 
-  result.exit_code = code;
-  result.execution_time = record.time >= 0 && !timed_out ? record.time : wall;
-  if (timed_out) {
-    result.outcome = Outcome::kTimeout;
-    result.execution_time = wall;
-    result.error = "Execution timed out after " + std::to_string(request.timeout_s) + " s";
-  } else if (record.memory_error || (killed && oom) || (!record.present && oom)) {
-    result.outcome = Outcome::kMemoryExceeded;
-    result.error = "Memory limit of " + std::to_string(request.memory_mb) + " MB exceeded";
-  } else if (!killed && code == 0) {
-    result.outcome = Outcome::kSuccess;
-  } else {
-    result.outcome = Outcome::kError;
-    if (killed) {
-      result.error = signal_text(-code);
-    } else if (record.present && !record.error.empty()) {
-      result.error = record.error;
-    } else {
-      result.error = "Exited with code " + std::to_string(code);
-    }
-  }
+  result.exit_code = ending.exit_code;
+  result.execution_time = record.time >= 0 && !ending.timed_out ? record.time : wall;
+  decide_outcome(ending, request, &result);
+  result.results = std::move(pump.control().results());
+  result.files = std::move(pump.control().files());
+  result.truncated =
+      result.truncated || record.results_truncated || pump.control().results_dropped();
+  result.files_truncated = record.files_truncated || pump.control().files_dropped();
+  result.exception = record.exception;
   return result;
 }
 

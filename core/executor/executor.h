@@ -1,9 +1,12 @@
 #pragma once
-/// Runs one request end to end on a ready child: sets its memory limit, sends the code, feeds
-/// stdin, collects capped output, enforces the wall-clock timeout from outside, and turns what
-/// happened into a RunResult. Shared by `run` and `serve`.
+/// Runs one request end to end on a ready child: sets its memory limit, sends the request,
+/// feeds stdin, collects capped output and the runner's messages, enforces the wall-clock
+/// timeout from outside, and turns what happened into a RunResult. Shared by `run` and
+/// `serve`.
 
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "core/config/config.h"
 #include "core/executor/reaper.h"
@@ -13,10 +16,49 @@
 
 namespace pyrunner {
 
-/// What may end a run early besides its own limits.
+/// Receives a run's output as it happens (for streaming), on the executor's thread.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_stdout(std::string_view text) { (void)text; }
+  virtual void on_stderr(std::string_view text) { (void)text; }
+  virtual void on_display(const nlohmann::ordered_json& item) { (void)item; }
+};
+
+/// What may end a run early besides its own limits, and who watches it.
 struct RunWatch {
   int client_fd = -1;  // a client socket: if the peer hangs up, the run is killed
   int abort_fd = -1;   // readable (an eventfd written at shutdown): the run is killed
+  RunObserver* observer = nullptr;
+};
+
+/// Why a run produced no result. Not a verdict on the program.
+enum class RunAbort {
+  kNotDelivered,  // the request never reached the child (it had died): safe to retry
+  kClientGone,    // the client hung up mid-run
+  kShutdown,      // the server is stopping
+  kInternal,      // a failed system call of ours
+};
+
+/// A RunResult, or why there is none.
+class RunOutcome {
+ public:
+  RunOutcome(RunResult result) : result_(std::move(result)) {}  // NOLINT(implicit)
+  RunOutcome(RunAbort abort, Status status) : abort_(abort), status_(std::move(status)) {}
+
+  bool ok() const { return result_.has_value(); }
+  RunResult& value();
+  const RunResult& value() const;
+  RunResult* operator->() { return &value(); }
+  const RunResult* operator->() const { return &value(); }
+  /// Only when !ok().
+  RunAbort abort() const { return abort_; }
+  const Status& status() const { return status_; }
+
+ private:
+  std::optional<RunResult> result_;
+  RunAbort abort_ = RunAbort::kInternal;
+  Status status_;
 };
 
 class Executor {
@@ -26,14 +68,26 @@ class Executor {
   explicit Executor(const Config& config, Reaper* reaper = nullptr)
       : config_(config), reaper_(reaper) {}
 
-  /// Consumes `child`. A non-ok Status is not a verdict on the program: an internal failure,
-  /// or the run was cut short by `watch` ("client disconnected", "server shutting down").
-  Result<RunResult> run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
-                        RunWatch watch = {}) const;
+  /// Consumes `child`.
+  RunOutcome run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
+                 RunWatch watch = {}) const;
 
  private:
   const Config& config_;
   Reaper* reaper_;
 };
+
+/// How a run that happened ended, from what was observed: the pure part of Executor::run.
+struct RunEnding {
+  bool timed_out = false;
+  bool killed = false;  // by a signal (exit_code is then minus the signal)
+  int exit_code = 0;
+  bool oom_killed = false;  // the cgroup's OOM killer struck
+  bool record_present = false;
+  bool memory_error = false;  // the runner caught a MemoryError
+  std::string record_error;   // the runner's one-line error
+};
+/// Sets result->outcome and result->error (the contract's texts).
+void decide_outcome(const RunEnding& ending, const RunRequest& request, RunResult* result);
 
 }  // namespace pyrunner

@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "core/util/process.h"
+
 namespace pyrunner {
 namespace {
 
@@ -24,13 +26,7 @@ bool read_line(int fd, std::string* line, int timeout_ms) {
 
 }  // namespace
 
-ReadyChild::~ReadyChild() {
-  if (pidfd.valid()) {
-    syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-    siginfo_t info{};
-    waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.get()), &info, WEXITED);
-  }
-}
+ReadyChild::~ReadyChild() { kill_and_reap(pidfd.get()); }
 
 bool child_exited(const ReadyChild& child) {
   pollfd p{child.pidfd.get(), POLLIN, 0};

@@ -36,7 +36,6 @@ using nlohmann::ordered_json;
 
 constexpr const char* kJson = "application/json";
 constexpr auto kAcquireWait = std::chrono::seconds(5);
-constexpr const char* kNotDelivered = "send(request to child)";  // see Executor::run
 
 // httplib's own pool queues accepted connections without bound. This one blocks the accept
 // loop once `max_pending` connections wait, which leaves further clients in the kernel's
@@ -279,7 +278,7 @@ class Service {
     const auto admitted = Clock::now();
     // A pooled child can die before it is given code (killed by the host, say); the request
     // then never reached it, so it is safe to take another one, once.
-    Result<RunResult> result = Status::Error("not run");
+    RunOutcome result(RunAbort::kInternal, Status::Error("not run"));
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto child = pool_.acquire(kAcquireWait);
       if (!child.ok()) {
@@ -292,20 +291,27 @@ class Service {
       result = executor_.run(std::move(child.value()), request,
                              RunWatch{client_socket(req, local_port_), abort_fd_});
       metrics_.run_ended();
-      if (result.ok() || result.status().message().rfind(kNotDelivered, 0) != 0) break;
+      if (result.ok() || result.abort() != RunAbort::kNotDelivered) break;
     }
     if (!result.ok()) {
       *run_status = "aborted";
       const auto& why = result.status().message();
-      if (why == "server shutting down") return reply(res, 503, detail(why), 1);
-      if (why == "client disconnected") return reply(res, 499, detail(why));  // never read
+      switch (result.abort()) {
+        case RunAbort::kShutdown:
+          return reply(res, 503, detail(why), 1);
+        case RunAbort::kClientGone:
+          return reply(res, 499, detail(why));  // never read
+        case RunAbort::kNotDelivered:
+        case RunAbort::kInternal:
+          break;
+      }
       spdlog::error("run failed: {}", why);
       return reply(res, 500, detail("internal error: " + why));
     }
     *run_status = std::string(outcome_status(result->outcome));
     metrics_.run_finished(*run_status,
                           std::chrono::duration<double>(Clock::now() - admitted).count());
-    reply(res, 200, result_to_json(*result));
+    reply(res, 200, result_to_json(result.value()));
   }
 
   void health(httplib::Response& res) {
@@ -438,10 +444,12 @@ int serve_forever(const Config& config) {
   // A canary run: a host that lets the server start but not a run (a capability, a mount or a
   // library the sandbox needs is missing) is refused now rather than at the first request.
   {
-    RunRequest canary{"print('ok')", "", 30, config.limits.default_memory_mb};
+    RunRequest canary;
+    canary.code = "print('ok')";
+    canary.memory_mb = config.limits.default_memory_mb;
     auto child = pool.acquire(std::chrono::seconds(30));
     auto result = child.ok() ? Executor(config).run(std::move(child.value()), canary)
-                             : Result<RunResult>(child.status());
+                             : RunOutcome(RunAbort::kInternal, child.status());
     if (!result.ok() || result->outcome != Outcome::kSuccess) {
       spdlog::critical("sandbox: a test run failed: {}",
                        result.ok() ? result->stderr_text : result.status().message());

@@ -20,6 +20,7 @@ inline constexpr int kInvalidInput = 65;  // the request fails validation (empty
 inline constexpr int kNoInput = 66;       // the script or --stdin file cannot be read
 inline constexpr int kUnavailable = 69;   // the sandbox cannot be set up on this host
 inline constexpr int kInternal = 70;      // a bug of ours or a failed system call
+inline constexpr int kCantCreate = 73;    // --output-dir cannot be written
 inline constexpr int kConfig = 78;        // the config file is missing or invalid
 }  // namespace exit_code
 

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -11,6 +12,33 @@
 #include "core/util/fd.h"
 
 namespace pyrunner {
+
+bool kill_by_pidfd(int pidfd) {
+  return syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0;
+}
+
+Result<ExitStatus> wait_pidfd(int pidfd) {
+  siginfo_t info{};
+  int rc;
+  do {
+    rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return Status::Sys("waitid(P_PIDFD)", errno);
+  ExitStatus status;
+  status.killed = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+  if (status.killed) {
+    status.signal = info.si_status;
+  } else {
+    status.code = info.si_status;
+  }
+  return status;
+}
+
+void kill_and_reap(int pidfd) {
+  if (pidfd < 0) return;
+  kill_by_pidfd(pidfd);
+  (void)wait_pidfd(pidfd);
+}
 
 Result<pid_t> spawn_clean(const std::string& path, const std::vector<std::string>& args,
                           const std::vector<std::string>& env,

@@ -12,6 +12,20 @@
 
 namespace pyrunner {
 
+/// How a process ended.
+struct ExitStatus {
+  bool killed = false;  // by a signal
+  int code = 0;         // its exit code, when not killed
+  int signal = 0;       // the signal, when killed
+};
+
+/// SIGKILL through a pidfd (no pid reuse race). False, errno set, if it could not be sent.
+bool kill_by_pidfd(int pidfd);
+/// Waits for the process of `pidfd` to end and reaps it.
+Result<ExitStatus> wait_pidfd(int pidfd);
+/// Both: kills it if still alive and reaps it (best effort; for destructors).
+void kill_and_reap(int pidfd);
+
 /// posix_spawn()s `path` with exactly `args` and `env` (a clean exec: nothing of our own
 /// environment), stdin on /dev/null, each {from, to} of `fds` dup2'd to `to`, and stderr on
 /// /dev/null if `quiet` (else shared with ours).

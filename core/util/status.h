@@ -27,21 +27,32 @@ class Status {
   std::string message_;
 };
 
-/// Either a value or the Status saying why there is none.
+/// A bug: `what` was asked of something that holds the error `status`. Prints both and aborts.
+[[noreturn]] void abort_on_error(const char* what, const Status& status);
+
+/// Either a value or the Status saying why there is none. Asking an error for its value is a
+/// bug that stops the process with the error's text, never undefined behaviour.
 template <typename T>
 class Result {
  public:
   Result(T value) : value_(std::move(value)), ok_(true) {}  // NOLINT(implicit)
-  Result(Status status) : status_(std::move(status)) {}     // NOLINT(implicit)
+  Result(Status status) : status_(std::move(status)) {      // NOLINT(implicit)
+    if (status_.ok()) status_ = Status::Error("no value (constructed from an ok Status)");
+  }
   bool ok() const { return ok_; }
   const Status& status() const { return status_; }
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() { return *value_; }
+  T& value() { return checked(); }
+  const T& value() const { return const_cast<Result*>(this)->checked(); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &const_cast<Result*>(this)->checked(); }
+  T& operator*() { return checked(); }
 
  private:
+  T& checked() {
+    if (!ok_) abort_on_error("Result::value()", status_);
+    return *value_;
+  }
+
   std::optional<T> value_;
   Status status_;
   bool ok_ = false;

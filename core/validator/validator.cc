@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/util/base64.h"
 #include "core/util/utf8.h"
 
 namespace pyrunner {
@@ -54,7 +55,93 @@ std::optional<ValidationError> read_int(const nlohmann::json& value, const std::
   return std::nullopt;
 }
 
+// Parses `files`: [{"path", "content", "encoding"?: "utf8" | "base64"}].
+std::optional<ValidationError> read_files(const nlohmann::json& body, const LimitsConfig& limits,
+                                          std::vector<InputFile>* out) {
+  auto files = body.find("files");
+  if (files == body.end() || files->is_null()) return std::nullopt;
+  if (!files->is_array()) return invalid("files", "must be a list");
+  if (static_cast<long>(files->size()) > limits.max_files)
+    return invalid("files", "at most " + std::to_string(limits.max_files) + " files (got " +
+                                std::to_string(files->size()) + ")");
+  for (size_t i = 0; i < files->size(); ++i) {
+    const auto& item = (*files)[i];
+    const std::string at = "files[" + std::to_string(i) + "]";
+    if (!item.is_object()) return invalid(at, "must be an object");
+    auto path = item.find("path");
+    if (path == item.end() || path->is_null()) return invalid(at + ".path", "field required");
+    if (!path->is_string()) return invalid(at + ".path", "must be a string");
+    InputFile file{path->get<std::string>(), ""};
+    auto content = item.find("content");
+    if (content == item.end() || content->is_null())
+      return invalid(at + ".content", "field required");
+    if (!content->is_string()) return invalid(at + ".content", "must be a string");
+    std::string encoding = "utf8";
+    if (auto e = item.find("encoding"); e != item.end() && !e->is_null()) {
+      if (!e->is_string()) return invalid(at + ".encoding", "must be a string");
+      encoding = e->get<std::string>();
+    }
+    if (encoding == "utf8" || encoding == "utf-8") {
+      file.content = content->get<std::string>();
+    } else if (encoding == "base64") {
+      auto decoded = base64_decode(content->get_ref<const std::string&>());
+      if (!decoded) return invalid(at + ".content", "is not valid base64");
+      file.content = std::move(*decoded);
+    } else {
+      return invalid(at + ".encoding", "must be 'utf8' or 'base64' (got '" + encoding + "')");
+    }
+    out->push_back(std::move(file));
+  }
+  return std::nullopt;
+}
+
+// Paths and count of the files, however they came (JSON or `run --file`).
+std::optional<ValidationError> check_files(const std::vector<InputFile>& files,
+                                           const LimitsConfig& limits) {
+  if (static_cast<long>(files.size()) > limits.max_files)
+    return invalid("files", "at most " + std::to_string(limits.max_files) + " files (got " +
+                                std::to_string(files.size()) + ")");
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string at = "files[" + std::to_string(i) + "].path";
+    const std::string& path = files[i].path;
+    if (auto reason = relative_path_error(path)) return invalid(at, *reason);
+    for (size_t j = 0; j < i; ++j) {
+      const std::string& other = files[j].path;
+      const std::string earlier = "files[" + std::to_string(j) + "].path";
+      if (other == path) return invalid(at, "duplicate of " + earlier);
+      const bool other_shorter = other.size() < path.size();
+      const std::string& shorter = other_shorter ? other : path;
+      const std::string& longer = other_shorter ? path : other;
+      if (longer.compare(0, shorter.size(), shorter) == 0 && longer[shorter.size()] == '/')
+        return invalid(at, "'" + shorter +
+                               "' is a file in one item and a directory in the other (" + earlier +
+                               ")");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::string> relative_path_error(const std::string& path) {
+  if (path.empty()) return "must not be empty";
+  if (path[0] == '/') return "must be relative";
+  if (path.find('\0') != std::string::npos) return "must not contain NUL";
+  if (path.size() > 4096) return "must be at most 4096 bytes";
+  if (!is_valid_utf8(path)) return "must be valid UTF-8";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view part(path.data() + start, end - start);
+    if (part.empty()) return "must not have empty parts ('//' or a trailing '/')";
+    if (part == "..") return "must not contain '..'";
+    if (part == ".") return "must not contain '.' parts";
+    if (part.size() > 255) return "has a part longer than 255 bytes";
+    start = end + 1;
+  }
+  return std::nullopt;
+}
 
 RunRequest RequestValidator::with_defaults(std::string code) const {
   RunRequest r;
@@ -82,7 +169,7 @@ std::optional<ValidationError> RequestValidator::check(const RunRequest& r) cons
     return invalid("stdin", "must be at most " + std::to_string(limits_.max_stdin_bytes) +
                                 " bytes (got " + std::to_string(r.stdin_data.size()) + ")");
   }
-  return std::nullopt;
+  return check_files(r.files, limits_);
 }
 
 std::optional<ValidationError> RequestValidator::read_limit(const std::string& field,
@@ -126,6 +213,7 @@ std::variant<RunRequest, ValidationError> RequestValidator::from_json(std::strin
     if (!input->is_string()) return invalid("stdin", "must be a string");
     r.stdin_data = input->get<std::string>();
   }
+  if (auto e = read_files(body, limits_, &r.files)) return *e;
   if (auto e = check(r)) return *e;
   return r;
 }

@@ -18,13 +18,17 @@ struct ValidationError {
   std::string detail;  // "<field>: <reason>"
 };
 
+/// Why `path` cannot name a file in the working directory (absolute, '..', '.', empty parts,
+/// NUL, not UTF-8, too long), or nullopt when it can.
+std::optional<std::string> relative_path_error(const std::string& path);
+
 class RequestValidator {
  public:
   explicit RequestValidator(const LimitsConfig& limits) : limits_(limits) {}
 
   /// Checks a request whose limits are already filled in.
   std::optional<ValidationError> check(const RunRequest& request) const;
-  /// Parses and checks the body of POST /run; unknown fields are ignored.
+  /// Parses and checks the body of POST /run (`files` included); unknown fields are ignored.
   std::variant<RunRequest, ValidationError> from_json(std::string_view body) const;
   /// A request with the config's default limits.
   RunRequest with_defaults(std::string code) const;

@@ -26,7 +26,7 @@ TEST_CASE("a result encodes every contract field in order", "[result]") {
   r.exit_code = 0;
   CHECK(
       pyrunner::result_to_json(r) ==
-      R"({"status":"success","stdout":"4\n","stderr":"","execution_time":0.0041,"memory_used":3.14,"error":null,"exit_code":0,"truncated":false})");
+      R"({"status":"success","stdout":"4\n","stderr":"","execution_time":0.0041,"memory_used":3.14,"error":null,"exit_code":0,"truncated":false,"results":[],"files":[],"files_truncated":false,"exception":null})");
 }
 
 TEST_CASE("invalid UTF-8 is replaced, never breaks the JSON", "[result]") {

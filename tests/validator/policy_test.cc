@@ -1,9 +1,9 @@
-// The static policy check on its own: policy_source() run by /usr/bin/python3 on a list of
+// The static policy check on its own: core/runner/policy.py run by /usr/bin/python3 on a list of
 // programs, each with the exact message it must produce (or none).
 
-#include "core/validator/policy.h"
-
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/config/config.h"
@@ -29,7 +29,10 @@ std::vector<json> check(const std::vector<std::string>& programs) {
   json input = {{"programs", programs},
                 {"allowed", defaults.allowed_modules},
                 {"denied", defaults.denied_builtins}};
-  const std::string source = std::string(pyrunner::policy_source()) + kDriver;
+  std::ifstream file(pyrunner::testing::source_path("core/runner/policy.py"));
+  std::stringstream policy;
+  policy << file.rdbuf();
+  const std::string source = policy.str() + kDriver;
   auto r = pyrunner::testing::run_process({"/usr/bin/python3", "-I", "-c", source}, input.dump());
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
