@@ -154,10 +154,10 @@ void ControlReader::display(json item) {
     return;
   }
   auto metadata = item.find("metadata");
-  json clean = {{"type", *type},
-                {"data", *data},
-                {"metadata", metadata != item.end() && metadata->is_object() ? *metadata
-                                                                               : json::object()}};
+  json clean = {
+      {"type", *type},
+      {"data", *data},
+      {"metadata", metadata != item.end() && metadata->is_object() ? *metadata : json::object()}};
   if (on_display_) on_display_(clean);
   results_.push_back(std::move(clean));
 }
@@ -168,9 +168,9 @@ void ControlReader::file(json item) {
   // Only a name in the working directory, as the runner lists them: a client that saves the
   // files by name must never be sent "../../etc/passwd".
   if (path == item.end() || !path->is_string() ||
-      relative_path_error(path->get_ref<const std::string&>()) ||
-      size == item.end() || !size->is_number_unsigned() || mime == item.end() ||
-      !mime->is_string() || content == item.end() || !(content->is_string() || content->is_null())) {
+      relative_path_error(path->get_ref<const std::string&>()) || size == item.end() ||
+      !size->is_number_unsigned() || mime == item.end() || !mime->is_string() ||
+      content == item.end() || !(content->is_string() || content->is_null())) {
     files_dropped_ = true;
     return;
   }

@@ -17,8 +17,10 @@ namespace {
 using json = nlohmann::ordered_json;
 
 // The figure formats and the extension each is saved with.
-constexpr std::pair<const char*, const char*> kFigureTypes[] = {
-    {"image/png", "png"}, {"image/svg+xml", "svg"}, {"image/jpeg", "jpeg"}, {"application/pdf", "pdf"}};
+constexpr std::pair<const char*, const char*> kFigureTypes[] = {{"image/png", "png"},
+                                                                {"image/svg+xml", "svg"},
+                                                                {"image/jpeg", "jpeg"},
+                                                                {"application/pdf", "pdf"}};
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
@@ -69,7 +71,8 @@ Status save_outputs(const std::string& dir, RunResult* result) {
     if (file["content"].is_string()) {
       auto bytes = base64_decode(file["content"].get_ref<const std::string&>());
       if (!bytes) continue;
-      if (auto s = write_beneath(root.get(), path, *bytes); !s.ok()) return s.within("--output-dir");
+      if (auto s = write_beneath(root.get(), path, *bytes); !s.ok())
+        return s.within("--output-dir");
       file["content"] = nullptr;
     }
     files.push_back(std::move(file));
@@ -95,8 +98,10 @@ Status save_outputs(const std::string& dir, RunResult* result) {
           binary ? base64_decode(it->get_ref<const std::string&>()) : it->get<std::string>();
       if (!bytes) continue;
       const std::string name = name_for(ext);
-      if (auto s = write_beneath(root.get(), name, *bytes); !s.ok()) return s.within("--output-dir");
-      files.push_back({{"path", name}, {"size", bytes->size()}, {"mime", mime}, {"content", nullptr}});
+      if (auto s = write_beneath(root.get(), name, *bytes); !s.ok())
+        return s.within("--output-dir");
+      files.push_back(
+          {{"path", name}, {"size", bytes->size()}, {"mime", mime}, {"content", nullptr}});
       item["metadata"][mime]["filename"] = name;
       data.erase(it);
     }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/model/result.h"
 #include "version.h"
 
 namespace pyrunner {
@@ -58,29 +59,29 @@ std::string openapi_document(const Config& config) {
                                 {"stdin",
                                  {{"type", "string"},
                                   {"maxLength", l.max_stdin_bytes},
-                                  {"description", "Text the program reads on standard input"}}}}}};
-  ordered_json run_result = {
+                                  {"description", "Text the program reads on standard input"}}},
+                                {"files",
+                                 {{"type", "array"},
+                                  {"maxItems", l.max_files},
+                                  {"description",
+                                   "Files written into the working directory (/home/user) "
+                                   "before the code starts"},
+                                  {"items", {{"$ref", "#/components/schemas/InputFile"}}}}}}}};
+  ordered_json input_file = {
       {"type", "object"},
-      {"required",
-       {"status", "stdout", "stderr", "execution_time", "memory_used", "error", "exit_code",
-        "truncated"}},
+      {"required", {"path", "content"}},
       {"properties",
-       {{"status",
-         {{"type", "string"}, {"enum", {"success", "error", "timeout", "memory_exceeded"}}}},
-        {"stdout", {{"type", "string"}}},
-        {"stderr", {{"type", "string"}}},
-        {"execution_time",
-         {{"type", "number"}, {"description", "Seconds of wall time of the user code"}}},
-        {"memory_used", {{"type", "number"}, {"description", "Peak memory in MB"}}},
-        {"error", {{"type", "string"}, {"nullable", true}}},
-        {"exit_code",
-         {{"type", "integer"},
-          {"nullable", true},
-          {"description", "Negative: killed by that signal"}}},
-        {"truncated", {{"type", "boolean"}}}}}};
+       {{"path",
+         {{"type", "string"},
+          {"description",
+           "Relative, without '..', '.' or empty parts; unique; e.g. data/in.csv"}}},
+        {"content", {{"type", "string"}, {"description", "The file's text, or base64"}}},
+        {"encoding", {{"type", "string"}, {"enum", {"utf8", "base64"}}, {"default", "utf8"}}}}}};
+  ordered_json run_result = result_schema();
   doc["components"]["schemas"] = {
       {"RunRequest", run_request},
       {"RunResult", run_result},
+      {"InputFile", input_file},
       {"Error", {{"type", "object"}, {"properties", {{"detail", {{"type", "string"}}}}}}}};
   doc["paths"]["/run"]["post"] = {
       {"summary", "Run Python code in the sandbox"},

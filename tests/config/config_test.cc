@@ -25,12 +25,19 @@ limits:
   max_output_bytes: 4096
   max_code_bytes: 8192
   max_stdin_bytes: 16384
+  max_files: 7
+  max_file_inline_bytes: 1000
+  max_files_inline_bytes: 5000
+  max_results_bytes: 6000
 python:
   interpreter: /opt/python/bin/python3
   module_paths: [/opt/lib/a, /opt/lib/b]
   preload: [numpy, json]
+  figure_formats: [svg, png]
+  figure_dpi: 72
 sandbox:
   tmp_size_mb: 12
+  workdir_size_mb: 13
   pids_max: 9
   cpu_cores: 0.5
   max_open_files: 77
@@ -148,10 +155,17 @@ TEST_CASE("every key is read into its own field", "[config]") {
   CHECK(c.limits.max_output_bytes == 4096);
   CHECK(c.limits.max_code_bytes == 8192);
   CHECK(c.limits.max_stdin_bytes == 16384);
+  CHECK(c.limits.max_files == 7);
+  CHECK(c.limits.max_file_inline_bytes == 1000);
+  CHECK(c.limits.max_files_inline_bytes == 5000);
+  CHECK(c.limits.max_results_bytes == 6000);
   CHECK(c.python.interpreter == "/opt/python/bin/python3");
   CHECK(c.python.module_paths == Strings{"/opt/lib/a", "/opt/lib/b"});
   CHECK(c.python.preload == Strings{"numpy", "json"});
+  CHECK(c.python.figure_formats == Strings{"svg", "png"});
+  CHECK(c.python.figure_dpi == 72);
   CHECK(c.sandbox.tmp_size_mb == 12);
+  CHECK(c.sandbox.workdir_size_mb == 13);
   CHECK(c.sandbox.pids_max == 9);
   CHECK(c.sandbox.cpu_cores == 0.5);
   CHECK(c.sandbox.max_open_files == 77);

@@ -49,7 +49,8 @@ TEST_CASE("a record needs its exit code; other fields keep their defaults", "[ex
   CHECK_FALSE(parse_record("[1]").present);
   CHECK_FALSE(parse_record(R"({"exit_code": )").present);
   // An exception of the wrong shape is dropped, the record kept.
-  auto odd = parse_record(R"({"exit_code": 1, "exception": {"name": 1, "value": "", "traceback": []}})");
+  auto odd =
+      parse_record(R"({"exit_code": 1, "exception": {"name": 1, "value": "", "traceback": []}})");
   CHECK(odd.present);
   CHECK(odd.exception.is_null());
 }
@@ -70,14 +71,15 @@ TEST_CASE("display items and files are kept in order, well formed", "[executor]"
   std::vector<json> seen;
   ControlReader reader(kCaps);
   reader.set_display_callback([&](const json& item) { seen.push_back(item); });
-  reader.feed(R"(M {"type": "display", "data": {"text/plain": "a", "application/json": {"k": 1}}})"
-              "\n"
-              R"(M {"type": "execute_result", "data": {"text/plain": "b"}, "metadata": {"x": 1}})"
-              "\n"
-              R"(F {"path": "out/a.txt", "size": 4, "mime": "text/plain", "content": "ZG9uZQ=="})"
-              "\n"
-              R"(F {"path": "big", "size": 9, "mime": "x/y", "content": null, "omitted": "too large"})"
-              "\n");
+  reader.feed(
+      R"(M {"type": "display", "data": {"text/plain": "a", "application/json": {"k": 1}}})"
+      "\n"
+      R"(M {"type": "execute_result", "data": {"text/plain": "b"}, "metadata": {"x": 1}})"
+      "\n"
+      R"(F {"path": "out/a.txt", "size": 4, "mime": "text/plain", "content": "ZG9uZQ=="})"
+      "\n"
+      R"(F {"path": "big", "size": 9, "mime": "x/y", "content": null, "omitted": "too large"})"
+      "\n");
   REQUIRE(reader.results().size() == 2);
   CHECK(reader.results()[0] ==
         json({{"type", "display"},

@@ -162,7 +162,8 @@ TEST_CASE("files given with the request are there; files the run writes come bac
   for (const TestServer* s : {&warm_server(), &cold_server()}) {
     SECTION(s == &warm_server() ? "pool on" : "pool off") {
       json files = {{{"path", "in.csv"}, {"content", "x\n1\n2\n"}},
-                    {{"path", "data/blob.bin"}, {"content", b64(std::string("\0\1\2\xff", 4))},
+                    {{"path", "data/blob.bin"},
+                     {"content", b64(std::string("\0\1\2\xff", 4))},
                      {"encoding", "base64"}}};
       auto r = run_ok(*s,
                       "import pandas as pd, os\n"
@@ -215,7 +216,8 @@ TEST_CASE("bad files items are 422 naming the item", "[serve][results]") {
     CHECK(r.json()["detail"] == detail);
   }
   json many = json::array();
-  for (int i = 0; i < 101; ++i) many.push_back({{"path", "f" + std::to_string(i)}, {"content", ""}});
+  for (int i = 0; i < 101; ++i)
+    many.push_back({{"path", "f" + std::to_string(i)}, {"content", ""}});
   auto r = s.run("print(1)", {{"files", many}});
   CHECK(r.status == 422);
   CHECK(r.json()["detail"] == "files: at most 100 files (got 101)");
@@ -289,7 +291,8 @@ TEST_CASE("hostile display and forged control messages leave the server serving"
   CHECK(figure["status"] == "success");
   CHECK(figure["stdout"] == "after\n");
   REQUIRE(figure["results"].size() == 1);
-  CHECK(figure["results"][0]["data"] == json({{"text/plain", "<Figure size 640x480 with 1 Axes>"}}));
+  CHECK(figure["results"][0]["data"] ==
+        json({{"text/plain", "<Figure size 640x480 with 1 Axes>"}}));
   CHECK(figure["stderr"].get<std::string>().find(
             "display: Figure.savefig raised ZeroDivisionError") != std::string::npos);
 
@@ -305,18 +308,19 @@ TEST_CASE("hostile display and forged control messages leave the server serving"
   // Forged control lines: deep nesting, junk, a fake file outside the working directory, and
   // 64 MB without a newline. Nothing of it is kept beyond the caps; the real record still
   // decides.
-  auto forged = run_ok(s,
-                       "import os\n"
-                       "os.write(3, b'M ' + b'[' * 200000 + b'\\n')\n"
-                       "os.write(3, b'M {\"type\": \"display\", \"data\": {\"text/plain\": 5}}\\n')\n"
-                       "os.write(3, b'\\xff\\xfe garbage\\nD {\"exit_code\": \"x\"}\\n')\n"
-                       "os.write(3, b'F {\"path\": \"../../etc/passwd\", \"size\": 1, \"mime\": "
-                       "\"text/plain\", \"content\": \"eA==\"}\\n')\n"
-                       "chunk = b'z' * (1 << 20)\n"
-                       "for _ in range(64):\n"
-                       "    os.write(3, chunk)\n"
-                       "os.write(3, b'\\n')\n"
-                       "print('still here')\n");
+  auto forged =
+      run_ok(s,
+             "import os\n"
+             "os.write(3, b'M ' + b'[' * 200000 + b'\\n')\n"
+             "os.write(3, b'M {\"type\": \"display\", \"data\": {\"text/plain\": 5}}\\n')\n"
+             "os.write(3, b'\\xff\\xfe garbage\\nD {\"exit_code\": \"x\"}\\n')\n"
+             "os.write(3, b'F {\"path\": \"../../etc/passwd\", \"size\": 1, \"mime\": "
+             "\"text/plain\", \"content\": \"eA==\"}\\n')\n"
+             "chunk = b'z' * (1 << 20)\n"
+             "for _ in range(64):\n"
+             "    os.write(3, chunk)\n"
+             "os.write(3, b'\\n')\n"
+             "print('still here')\n");
   INFO(forged.dump().substr(0, 2000));
   CHECK(forged["status"] == "success");
   CHECK(forged["stdout"] == "still here\n");
@@ -355,10 +359,14 @@ TEST_CASE("`run --file` and `--output-dir` bring files in and figures out", "[cl
   auto r = json::parse(run.out);
   const json expected = {
       {{"path", "sum.csv"}, {"size", 11}, {"mime", "text/csv"}, {"content", nullptr}},
-      {{"path", "figure-1.png"}, {"size", std::filesystem::file_size(out_dir + "/figure-1.png")},
-       {"mime", "image/png"}, {"content", nullptr}},
-      {{"path", "figure-2.png"}, {"size", std::filesystem::file_size(out_dir + "/figure-2.png")},
-       {"mime", "image/png"}, {"content", nullptr}}};
+      {{"path", "figure-1.png"},
+       {"size", std::filesystem::file_size(out_dir + "/figure-1.png")},
+       {"mime", "image/png"},
+       {"content", nullptr}},
+      {{"path", "figure-2.png"},
+       {"size", std::filesystem::file_size(out_dir + "/figure-2.png")},
+       {"mime", "image/png"},
+       {"content", nullptr}}};
   CHECK(r["files"] == expected);
   REQUIRE(r["results"].size() == 2);
   CHECK(r["results"][0]["metadata"]["image/png"]["filename"] == "figure-1.png");

@@ -46,6 +46,7 @@ TEST_CASE("the plan takes its numbers from the config", "[sandbox]") {
   config.sandbox.max_file_size_mb = 7;
   config.sandbox.max_open_files = 99;
   config.sandbox.tmp_size_mb = 33;
+  config.sandbox.workdir_size_mb = 44;
   config.sandbox.root_dir = "/run/pyrunner-plan-test/root";
   auto plan = plan_of(config);
   CHECK(plan.uid == 1234);
@@ -58,9 +59,13 @@ TEST_CASE("the plan takes its numbers from the config", "[sandbox]") {
   CHECK(plan.tmp_opts.find("size=33m") != std::string::npos);
   CHECK(plan.tmp_opts.find("mode=1777") != std::string::npos);  // sticky, world-writable
   CHECK(plan.dev_dir == plan.root + "/dev");
-  CHECK(plan.shm_dir == plan.dev_dir + "/shm");
   CHECK(plan.proc_dir == plan.root + "/proc");
-  for (const auto& dir : {plan.tmp_dir, plan.dev_dir, plan.proc_dir, plan.old_root}) {
+  // The working directory: private to the run's user, size-limited.
+  CHECK(plan.workdir == plan.root + "/home/user");
+  CHECK(plan.workdir_opts.find("size=44m") != std::string::npos);
+  CHECK(plan.workdir_opts.find("uid=1234,gid=2345") != std::string::npos);
+  CHECK(plan.workdir_opts.find("mode=0700") != std::string::npos);
+  for (const auto& dir : {plan.tmp_dir, plan.dev_dir, plan.proc_dir, plan.workdir, plan.old_root}) {
     INFO(dir);
     CHECK(contains(plan.mkdirs, dir));
   }
@@ -149,14 +154,46 @@ TEST_CASE("the run's environment is built, never copied from ours", "[sandbox]")
   setenv("PYRUNNER_PLAN_TEST_CANARY", "leaked", 1);
   auto plan = plan_of(Config{});
   unsetenv("PYRUNNER_PLAN_TEST_CANARY");
-  CHECK(plan.env == pyrunner::sandbox::sandbox_environment());
+  CHECK(plan.env == pyrunner::sandbox::sandbox_environment(Config{}.sandbox));
   for (const auto& entry : plan.env) {
     INFO(entry);
     CHECK(entry.find("PYRUNNER_PLAN_TEST_CANARY") == std::string::npos);
     CHECK(entry.find('=') != std::string::npos);
   }
-  // One BLAS thread: a fork with live BLAS threads deadlocks.
+  // A run of one core has one BLAS thread; $HOME is its working directory; UTF-8 throughout.
   CHECK(contains(plan.env, "OPENBLAS_NUM_THREADS=1"));
+  CHECK(contains(plan.env, "HOME=/home/user"));
+  CHECK(contains(plan.env, "PYTHONUTF8=1"));
+  CHECK(contains(plan.env, "LC_ALL=C.UTF-8"));
+}
+
+TEST_CASE("threads and os.cpu_count() follow the run's CPU quota, rounded up", "[sandbox]") {
+  Config config;
+  config.sandbox.cpu_cores = 2.5;
+  CHECK(pyrunner::sandbox::run_cpu_count(config.sandbox) == 3);
+  CHECK(contains(plan_of(config).env, "OMP_NUM_THREADS=3"));
+  config.sandbox.cpu_cores = 0.25;
+  CHECK(pyrunner::sandbox::run_cpu_count(config.sandbox) == 1);
+  config.sandbox.cpu_cores = 2.0;
+  CHECK(pyrunner::sandbox::run_cpu_count(config.sandbox) == 2);
+  // The zygote itself is always started with one thread.
+  CHECK(contains(pyrunner::sandbox::sandbox_environment(), "OPENBLAS_NUM_THREADS=1"));
+}
+
+TEST_CASE("links and files the root gets: /mnt/data, /dev/shm, /etc/passwd", "[sandbox]") {
+  Config config;
+  config.sandbox.uid = 1234;
+  auto plan = plan_of(config);
+  const auto link = [&](const std::string& path) {
+    auto it = std::find_if(plan.symlinks.begin(), plan.symlinks.end(),
+                           [&](const auto& s) { return s.linkpath == plan.root + path; });
+    return it == plan.symlinks.end() ? std::string("(none)") : it->target;
+  };
+  CHECK(link("/mnt/data") == "/home/user");
+  CHECK(link("/dev/shm") == "/tmp");
+  REQUIRE(plan.files.size() == 2);
+  CHECK(plan.files[0].path == plan.root + "/etc/passwd");
+  CHECK(plan.files[0].content.find("user:x:1234:") != std::string::npos);
 }
 
 TEST_CASE("the seccomp filter is compiled into the plan", "[sandbox]") {

@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/config/config.h"
 #include "support/harness.h"
