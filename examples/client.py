@@ -11,6 +11,8 @@ As a CLI, against a running `pyrunner serve`:
 
     /usr/bin/python3 examples/client.py [--url URL]            # the six classic cases
     /usr/bin/python3 examples/client.py [--url URL] FILE|-     # run one program, print JSON
+    /usr/bin/python3 examples/client.py --file data.csv --save out/ analysis.py
+        # send data.csv along; save the figures (out/figure-1.png...) and the files it wrote
 
 The six cases check what every deployment should do: plain output, sympy, numpy, an
 exception, a timeout (with the output printed before it) and a memory limit. The CLI exits
@@ -18,7 +20,9 @@ exception, a timeout (with the output printed before it) and a memory limit. The
 """
 
 import argparse
+import base64
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -75,15 +79,17 @@ def _retry_after(headers, default=1.0):
         return default
 
 
-def run(code, timeout=None, memory_limit=None, stdin=None, base_url=DEFAULT_URL,
+def run(code, timeout=None, memory_limit=None, stdin=None, files=None, base_url=DEFAULT_URL,
         max_retries=5, max_wait=30.0):
     """Runs `code` on the server and returns its result dict.
 
     The dict has: status ("success", "error", "timeout" or "memory_exceeded"), stdout,
     stderr, execution_time (s), memory_used (MB), error (a one-line message or None),
-    exit_code and truncated.
+    exit_code and truncated; results (what the code displayed: figures, tables, the value of
+    its last expression, as MIME bundles), files (the files it wrote, base64) and exception.
 
-    timeout (s), memory_limit (MB) and stdin (str) are sent only when given; the server
+    files: {path in the working directory: bytes or str} written there before the code runs.
+    timeout (s), memory_limit (MB), stdin (str) and files are sent only when given; the server
     applies its defaults otherwise (GET / lists them). When the server is busy (429, or 503
     with Retry-After) the call waits as told and tries again, at most `max_retries` times and
     `max_wait` seconds per wait. Any other refusal raises PyRunnerError with the server's
@@ -96,6 +102,11 @@ def run(code, timeout=None, memory_limit=None, stdin=None, base_url=DEFAULT_URL,
         body["memory_limit"] = memory_limit
     if stdin is not None:
         body["stdin"] = stdin
+    if files:
+        body["files"] = [
+            {"path": path, "content": base64.b64encode(data).decode(), "encoding": "base64"}
+            if isinstance(data, bytes) else {"path": path, "content": data}
+            for path, data in files.items()]
     # The run may take up to its timeout (the server's maximum when unknown), plus a queue wait.
     http_timeout = (timeout if timeout is not None else 300) + 30
     url = base_url.rstrip("/") + "/run"
@@ -181,6 +192,44 @@ def print_result(result, out=sys.stdout):
            ", output truncated" if result.get("truncated") else ""), file=out)
 
 
+# Where each figure format is saved, by MIME type.
+FIGURE_EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "image/jpeg": "jpeg",
+                     "application/pdf": "pdf"}
+
+
+def save_outputs(result, directory):
+    """Writes the result's figures (figure-1.png, ...) and the files the run wrote (by their
+    relative path) under `directory`; returns the paths written. A path that would leave the
+    directory is skipped (the server never sends one, but a client should not trust that)."""
+    os.makedirs(directory, exist_ok=True)
+    root = os.path.realpath(directory)
+    written = []
+
+    def write(relative, data):
+        target = os.path.realpath(os.path.join(root, relative))
+        if not target.startswith(root + os.sep):
+            return
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(data)
+        written.append(target)
+
+    figure = 0
+    for item in result.get("results", []):
+        images = [(mime, ext) for mime, ext in FIGURE_EXTENSIONS.items() if mime in item["data"]]
+        if not images:
+            continue
+        figure += 1
+        for mime, ext in images:
+            value = item["data"][mime]
+            data = value.encode() if mime == "image/svg+xml" else base64.b64decode(value)
+            write("figure-%d.%s" % (figure, ext), data)
+    for f in result.get("files", []):
+        if f.get("content") is not None:
+            write(f["path"], base64.b64decode(f["content"]))
+    return written
+
+
 def run_cases(base_url):
     good = 0
     for i, (name, expected, code, kwargs) in enumerate(CASES, 1):
@@ -211,14 +260,25 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, help="seconds (with FILE)")
     ap.add_argument("--memory-limit", type=int, help="MB (with FILE)")
     ap.add_argument("--stdin", metavar="PATH", help="file given to the program as stdin")
+    ap.add_argument("--file", action="append", default=[], metavar="PATH", dest="send",
+                    help="a file sent along into the working directory (repeatable)")
+    ap.add_argument("--save", metavar="DIR",
+                    help="write the figures and the files the run wrote under DIR")
     args = ap.parse_args(argv)
     try:
         if args.file is None:
             return 0 if run_cases(args.url) else 1
         code = sys.stdin.read() if args.file == "-" else open(args.file).read()
         stdin = open(args.stdin).read() if args.stdin else None
+        files = {}
+        for path in args.send:
+            with open(path, "rb") as f:
+                files[os.path.basename(path)] = f.read()
         result = run(code, timeout=args.timeout, memory_limit=args.memory_limit, stdin=stdin,
-                     base_url=args.url)
+                     files=files, base_url=args.url)
+        if args.save:
+            for path in save_outputs(result, args.save):
+                print("saved %s" % path, file=sys.stderr)
         print(json.dumps(result, indent=2))
         return 0 if result.get("status") == "success" else 1
     except PyRunnerError as e:

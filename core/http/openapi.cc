@@ -73,8 +73,7 @@ std::string openapi_document(const Config& config) {
       {"properties",
        {{"path",
          {{"type", "string"},
-          {"description",
-           "Relative, without '..', '.' or empty parts; unique; e.g. data/in.csv"}}},
+          {"description", "Relative, without '..', '.' or empty parts; unique; e.g. data/in.csv"}}},
         {"content", {{"type", "string"}, {"description", "The file's text, or base64"}}},
         {"encoding", {{"type", "string"}, {"enum", {"utf8", "base64"}}, {"default", "utf8"}}}}}};
   ordered_json run_result = result_schema();

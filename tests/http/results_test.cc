@@ -403,3 +403,24 @@ TEST_CASE("`run --file` and `--output-dir` bring files in and figures out", "[cl
   CHECK(std::filesystem::is_empty(out_dir));
   std::filesystem::remove_all(out_dir);
 }
+
+TEST_CASE("examples/client.py sends files and saves figures and files", "[serve][results]") {
+  const auto& s = warm_server();
+  TempFile data("x\n1\n2\n", "data.csv");
+  TempFile script(
+      "import pandas as pd, matplotlib.pyplot as plt\n"
+      "df = pd.read_csv('data.csv')\n"
+      "df.describe().to_csv('summary.csv')\n"
+      "plt.plot(df.x)\n",
+      "analysis.py");
+  const std::string out = std::filesystem::path(script.path()).parent_path() / "saved";
+  auto client = run_process({"/usr/bin/python3", source_path("examples/client.py"), "--url",
+                             "http://127.0.0.1:" + std::to_string(s.port()), "--file", data.path(),
+                             "--save", out, script.path()});
+  INFO(client.out << client.err);
+  CHECK(client.exit_code == 0);
+  CHECK(json::parse(client.out)["status"] == "success");
+  CHECK(std::filesystem::file_size(out + "/figure-1.png") > 1000);
+  CHECK(std::filesystem::file_size(out + "/summary.csv") > 10);
+  std::filesystem::remove_all(out);
+}
