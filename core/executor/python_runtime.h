@@ -81,11 +81,11 @@ class PythonRuntime {
   // global RandomState (0: not found or not as expected), for prepare_run() to reseed by writing.
   uintptr_t random_state_ = 0;
   uintptr_t numpy_state_ = 0;
-  void* runner_main_ = nullptr;     // PyObject*: the runner's main(); opaque to the header
-  void* runner_prepare_ = nullptr;  // PyObject*: the runner's prepare()
-  void* runner_preload_ = nullptr;  // PyObject*: the runner's preload()
-  void* runner_seal_ = nullptr;     // PyObject*: the runner's seal()
-  void* runner_warm_up_ = nullptr;  // PyObject*: warm_up.run()
+  void* runner_main_ = nullptr;         // PyObject*: the runner's main(); opaque to the header
+  void* runner_prepare_ = nullptr;      // PyObject*: the runner's prepare()
+  void* runner_preload_ = nullptr;      // PyObject*: the runner's preload()
+  void* runner_seal_ = nullptr;         // PyObject*: the runner's seal()
+  void* runner_warm_up_ = nullptr;      // PyObject*: warm_up.run()
   void* runner_locate_rngs_ = nullptr;  // PyObject*: the runner's locate_rngs()
 };
 
