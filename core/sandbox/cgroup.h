@@ -61,8 +61,11 @@ class CgroupManager {
   virtual ~CgroupManager() = default;
 
   CgroupVersion version() const { return version_; }
-  /// "v2 (/sys/fs/cgroup/pyrunner)" or "v1 (memory, pids, cpu under /sys/fs/cgroup)".
+  /// "v2 (/sys/fs/cgroup/pyrunner)", "v2 (/sys/fs/cgroup/pyrunner, run cgroups reused)" (Linux
+  /// 6.12+) or "v1 (memory, pids, cpu under /sys/fs/cgroup)".
   virtual std::string describe() const = 0;
+  /// Whether finished runs' cgroups serve later runs (v1; v2 where memory.peak can be reset).
+  bool reuses_run_cgroups() const { return recycler_ != nullptr; }
   /// A run cgroup with the pids and CPU limits of the config (memory is set per request): one
   /// that an earlier run gave back and that has been reset, or a new one.
   Result<std::unique_ptr<RunCgroup>> create_run();

@@ -8,10 +8,12 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -165,6 +167,20 @@ TEST_CASE("the cgroup manager uses this host's cgroup version", "[cgroup]") {
   CHECK(m->describe().rfind(v2 ? "v2 (/sys/fs/cgroup" : "v1 (memory, pids, cpu under ", 0) == 0);
 }
 
+TEST_CASE("run cgroups are reused on v1 and on v2 from Linux 6.12", "[cgroup]") {
+  const auto config = limits();
+  auto m = manager(config);
+  utsname u;
+  REQUIRE(uname(&u) == 0);
+  int major = 0, minor = 0;
+  REQUIRE(std::sscanf(u.release, "%d.%d", &major, &minor) == 2);
+  const bool resettable_peak = major > 6 || (major == 6 && minor >= 12);
+  INFO("kernel " << u.release << ", " << m->describe());
+  CHECK(m->reuses_run_cgroups() == (!host_is_v2() || resettable_peak));
+  if (host_is_v2())
+    CHECK((m->describe().find("run cgroups reused") != std::string::npos) == resettable_peak);
+}
+
 TEST_CASE("a run cgroup has the configured pids and CPU and memory limits", "[cgroup]") {
   const auto config = limits(/*pids_max=*/12, /*cpu_cores=*/0.5);
   auto m = manager(config);
@@ -238,7 +254,7 @@ TEST_CASE("a finished run's cgroup is reused where it can be reset and removed e
           "[cgroup]") {
   const auto config = limits();
   auto m = manager(config);
-  const bool reusable = m->version() == CgroupVersion::kV1;
+  const bool reusable = m->reuses_run_cgroups();
   std::string first_dir;
   {
     auto first = m->create_run();
