@@ -41,10 +41,16 @@ Status enable_controllers(const std::string& dir) {
 }
 
 // memory.peak opened for reading and resetting. Linux 6.12 made it writable: a write resets
-// the peak to the current usage, for later reads through the same open file only. Before 6.12
-// the file is read-only and this fails: a run cgroup then serves one run.
-UniqueFd open_resettable_peak(const std::string& dir) {
+// the peak to the current usage, for later reads through the same open file only.
+UniqueFd open_peak(const std::string& dir) {
   return UniqueFd(::open((dir + "/memory.peak").c_str(), O_RDWR | O_CLOEXEC));
+}
+
+// Whether this kernel can reset memory.peak. Before 6.12 the file opens for writing all the
+// same (every cgroup file does, for root), but the write fails with EINVAL.
+bool peak_resettable(const std::string& dir) {
+  UniqueFd peak = open_peak(dir);
+  return peak.valid() && ::write(peak.get(), "reset", 5) == 5;
 }
 
 unsigned long long read_fd_number(int fd) {
@@ -107,7 +113,7 @@ class CgroupManager2 : public CgroupManager {
     // A kernel that can reset memory.peak (6.12+) lets a finished run's cgroup serve the next:
     // one open and one write instead of a mkdir and an rmdir, each populating or clearing
     // some 40 kernfs files of the memory, pids and cpu controllers.
-    if (open_resettable_peak(parents_[0]).valid()) {
+    if (peak_resettable(parents_[0])) {
       recycler_ = std::make_shared<CgroupRecycler>(
           [](RecycledCgroup cgroup) { remove_cgroup_dirs(std::move(cgroup.dirs), true); });
     }
@@ -130,7 +136,7 @@ class CgroupManager2 : public CgroupManager {
         remove_cgroup_dirs(std::move(state.dirs), true);
         return s;
       }
-      if (recycler_) state.peak = open_resettable_peak(dir);
+      if (recycler_) state.peak = open_peak(dir);
     }
     return std::unique_ptr<RunCgroup>(new RunCgroup2(std::move(state), recycler_));
   }
