@@ -5,7 +5,8 @@ CMAKE_FLAGS ?=
 PORT ?= 8000
 APT_PACKAGES = $(shell grep -hv '^\s*\#' deps/build-packages.txt deps/runtime-packages.txt)
 
-.PHONY: deps build test unit security packaging serve bench format format-check clean
+.PHONY: deps build test unit security packaging serve bench format format-check clean \
+	test-cgroup2 test-docker
 
 deps:  ## install every dependency from Debian's packages
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -23,6 +24,25 @@ test: build format-check
 	/usr/bin/python3 -m unittest discover -s tests/runner -t tests/runner
 	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
 	/usr/bin/python3 tests/packaging_test.py --strict
+
+# Installs what a test target needs on the host: the packages of the list file $(1).
+host_packages = @if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	pkgs="$$(grep -hv '^\s*\#' $(1))"; \
+	if ! dpkg -s $$pkgs >/dev/null 2>&1; then \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$pkgs; \
+	fi
+
+# The binary and the integration tests on a Debian 12 VM with only cgroup v2 (qemu; the
+# image is cached in $$PYRUNNER_VM_CACHE, by default /var/cache/pyrunner/vm). See tests/vm/.
+test-cgroup2: build
+	$(call host_packages,tests/vm/host-packages.txt)
+	tests/vm/test-cgroup2.sh $(BUILD_DIR)
+
+# The image and docker-compose.yml with Debian's Docker engine (started if none answers), the
+# documented flags, checked over HTTP on 127.0.0.1. See tests/docker/test-docker.sh.
+test-docker: build
+	$(call host_packages,tests/docker/host-packages.txt)
+	tests/docker/test-docker.sh $(BUILD_DIR)
 
 serve: build  ## serve on 127.0.0.1:$(PORT)
 	$(BUILD_DIR)/pyrunner serve --port $(PORT)
