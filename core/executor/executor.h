@@ -37,6 +37,9 @@ enum class RunAbort {
   kNotDelivered,  // the request never reached the child (it had died): safe to retry
   kClientGone,    // the client hung up mid-run
   kShutdown,      // the server is stopping
+  kQueueFull,     // every run slot busy and the wait queue full (429)
+  kQueueTimeout,  // no slot freed up within server.queue_timeout (503)
+  kUnavailable,   // no sandbox to run in: the zygote is down (503)
   kInternal,      // a failed system call of ours
 };
 

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "core/executor/executor.h"
 #include "core/executor/scheduling.h"
@@ -21,6 +22,9 @@
 #include "core/http/isolation.h"
 #include "core/http/metrics.h"
 #include "core/http/openapi.h"
+#include "core/http/route.h"
+#include "core/http/run_service.h"
+#include "core/http/services.h"
 #include "core/model/outcome.h"
 #include "core/pool/pool.h"
 #include "core/sandbox/host.h"
@@ -35,7 +39,6 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::ordered_json;
 
 constexpr const char* kJson = "application/json";
-constexpr auto kAcquireWait = std::chrono::seconds(5);
 
 // httplib's own pool queues accepted connections without bound. This one blocks the accept
 // loop once `max_pending` connections wait, which leaves further clients in the kernel's
@@ -83,12 +86,6 @@ class BoundedTaskQueue : public httplib::TaskQueue {
   std::condition_variable ready_, room_;
   bool shutdown_ = false;
 };
-
-// Replace invalid UTF-8 (a path or a parse error quoting the body): dump() would throw.
-std::string detail(const std::string& text) {
-  return ordered_json{{"detail", text}}.dump(-1, ' ', false,
-                                             ordered_json::error_handler_t::replace);
-}
 
 std::string numeric_host(const sockaddr_storage& addr, socklen_t len, int* port) {
   char host[NI_MAXHOST], serv[NI_MAXSERV];
@@ -138,255 +135,176 @@ int client_socket(const httplib::Request& req, int local_port) {
   return found;
 }
 
-class Service {
- public:
-  Service(const Config& config, const sandbox::HostSandbox& host, WarmPool& pool,
-          LibraryReport libraries)
-      : config_(config),
-        host_(host),
-        pool_(pool),
-        libraries_(std::move(libraries)),
-        validator_(config.limits),
-        executor_(config, &reaper_),
-        admission_(config.concurrent_runs(), config.server.max_queue,
-                   std::chrono::seconds(config.server.queue_timeout)),
-        abort_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-        openapi_(openapi_document(config)) {}
+// What the logger reports as a request's route: set by the route's wrapper, on the thread that
+// answers (httplib logs on that thread, right after the handler).
+thread_local std::string current_route;
 
-  // Every route, in one place; each handler is a thin call into the core.
-  void register_routes(httplib::Server& server) {
-    server.Post("/run",
-                [this](const httplib::Request& req, httplib::Response& res) { run(req, res); });
-    server.Get("/", [this](const httplib::Request&, httplib::Response& res) { health(res); });
-    server.Get("/openapi.json", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(openapi_, kJson);
+HttpRequest to_request(const httplib::Request& req, int local_port) {
+  HttpRequest r;
+  r.method = req.method;
+  r.path = req.path;
+  r.body = req.body;
+  r.remote_addr = req.remote_addr;
+  for (const auto& [name, value] : req.headers) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    r.headers.emplace(std::move(lower), value);
+  }
+  for (const auto& [name, value] : req.params) r.params.emplace(name, value);
+  for (size_t i = 1; i < req.matches.size(); ++i) r.captures.push_back(req.matches[i]);
+  r.client_fd = [&req, local_port] { return client_socket(req, local_port); };
+  return r;
+}
+
+void send_response(HttpResponse& out, httplib::Response& res) {
+  res.status = out.status;
+  for (auto& [name, value] : out.headers) res.set_header(name, value);
+  if (out.stream) {
+    auto stream = std::make_shared<std::function<void(const ChunkWriter&)>>(std::move(out.stream));
+    res.set_chunked_content_provider(out.content_type, [stream](size_t, httplib::DataSink& sink) {
+      (*stream)([&sink](std::string_view chunk) {
+        return sink.is_writable() && sink.write(chunk.data(), chunk.size());
+      });
+      sink.done();
+      return true;
     });
-    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      auto s = pool_.stats();
-      res.set_content(metrics_.render(s.ready, s.size), "text/plain; version=0.0.4");
-    });
-    server.Options(".*", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
-    server.set_post_routing_handler(
-        [this](const httplib::Request& req, httplib::Response& res) { cors(req, res); });
-    server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      if (res.status == 404)
-        res.set_content(detail("no route for " + req.method + " " + req.path), kJson);
-      if (res.status == 405) res.set_content(detail("method not allowed"), kJson);
-      if (res.status == 413)
-        res.set_content(detail("body: larger than the maximum request size"), kJson);
-      if (res.body.empty()) res.set_content(detail("HTTP " + std::to_string(res.status)), kJson);
-    });
-    server.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-          std::string what = "unknown";
-          try {
-            std::rethrow_exception(ep);
-          } catch (const std::exception& e) {
-            what = e.what();
-          } catch (...) {
-          }
-          spdlog::error("internal error: {}", what);
-          res.status = 500;
-          res.set_content(detail("internal error"), kJson);
-        });
-    // Every answer is counted here, in one place; a run's answer was logged with its run
-    // (run() marks it), anything else (a 413 before the handler, a 404) is logged here.
-    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      const bool known = req.path == "/" || req.path == "/run" || req.path == "/openapi.json" ||
-                         req.path == "/metrics";
-      metrics_.request(known ? req.path : "other", res.status);
-      if (!res.has_header("X-Run-Status"))
-        spdlog::info("{} {} {}", req.method, req.path, res.status);
-    });
-    // curl -d sends JSON as application/x-www-form-urlencoded, which httplib would cap at
-    // 8 KiB (413) and parse as a query string: /run bodies are JSON whatever their type says.
-    server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
-      if (req.method == "POST" && req.path == "/run") {
-        auto& headers = const_cast<httplib::Request&>(req).headers;  // ours until routed
-        auto type = headers.find("Content-Type");
-        if (type != headers.end() && type->second.find("application/x-www-form-urlencoded") == 0)
-          type->second = "application/json";
+    return;
+  }
+  res.set_content(std::move(out.body), out.content_type);
+}
+
+// Registers the routes with httplib, each handler wrapped so that it sees only our types; a
+// known path with another method answers 405 with the methods it has.
+void register_routes(httplib::Server& server, std::vector<Route> routes, const int* local_port) {
+  std::map<std::string, std::vector<std::string>> methods;  // pattern -> its methods
+  for (auto& route : routes) {
+    methods[route.pattern].push_back(route.method);
+    auto wrapped = [route, local_port](const httplib::Request& req, httplib::Response& res) {
+      current_route = route.label;
+      HttpRequest request = to_request(req, *local_port);
+      HttpResponse response;
+      route.handler(request, response);
+      if (!response.run_status.empty()) {
+        res.set_header("X-Run-Status", response.run_status);
+        spdlog::info("{} {} {} status={} code_bytes={}", req.method, route.label, response.status,
+                     response.run_status, req.body.size());
       }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    // A known path with the wrong method is 405 with the methods it has, not 404.
-    const std::pair<const char*, const char*> kRoutes[] = {
-        {"/run", "POST"}, {"/", "GET"}, {"/openapi.json", "GET"}, {"/metrics", "GET"}};
-    for (const auto& [path, method] : kRoutes) {
-      const std::string allowed = std::string(method) + ", OPTIONS";
-      auto not_allowed = [allowed](const httplib::Request& req, httplib::Response& res) {
-        res.status = 405;
-        res.set_header("Allow", allowed);
-        res.set_content(detail(req.method + " is not allowed here; use " + allowed), kJson);
-      };
-      if (std::string(method) != "GET") server.Get(path, not_allowed);
-      if (std::string(method) != "POST") server.Post(path, not_allowed);
-      server.Put(path, not_allowed);
-      server.Delete(path, not_allowed);
-      server.Patch(path, not_allowed);
-    }
+      send_response(response, res);
+    };
+    if (route.method == "GET") server.Get(route.pattern, wrapped);
+    if (route.method == "POST") server.Post(route.pattern, wrapped);
+    if (route.method == "DELETE") server.Delete(route.pattern, wrapped);
+    if (route.method == "PUT") server.Put(route.pattern, wrapped);
   }
+  for (const auto& [pattern, allowed_methods] : methods) {
+    std::string allowed;
+    for (const auto& m : allowed_methods) allowed += m + ", ";
+    allowed += "OPTIONS";
+    auto not_allowed = [allowed](const httplib::Request& req, httplib::Response& res) {
+      res.status = 405;
+      res.set_header("Allow", allowed);
+      res.set_content(error_body(req.method + " is not allowed here; use " + allowed), kJson);
+    };
+    const auto has = [&](const char* m) {
+      return std::find(allowed_methods.begin(), allowed_methods.end(), m) != allowed_methods.end();
+    };
+    if (!has("GET")) server.Get(pattern, not_allowed);
+    if (!has("POST")) server.Post(pattern, not_allowed);
+    if (!has("PUT")) server.Put(pattern, not_allowed);
+    if (!has("DELETE")) server.Delete(pattern, not_allowed);
+    server.Patch(pattern, not_allowed);
+  }
+}
 
-  void set_local_port(int port) { local_port_ = port; }
-  void start_draining() { draining_ = true; }
-  void abort_runs() {
-    admission_.close();
-    uint64_t one = 1;
-    (void)!write(abort_fd_, &one, sizeof one);
+void cors(const Config& config, const httplib::Request& req, httplib::Response& res) {
+  const auto& origins = config.server.cors_origins;
+  if (origins.empty()) return;
+  const std::string origin = req.get_header_value("Origin");
+  if (std::find(origins.begin(), origins.end(), "*") != origins.end()) {
+    res.set_header("Access-Control-Allow-Origin", "*");
+  } else if (!origin.empty() &&
+             std::find(origins.begin(), origins.end(), origin) != origins.end()) {
+    res.set_header("Access-Control-Allow-Origin", origin);
+    res.set_header("Vary", "Origin");
+  } else {
+    return;
   }
-  int running() const { return admission_.running(); }
+  if (req.method == "OPTIONS") {
+    res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+    res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-API-Key");
+    res.set_header("Access-Control-Max-Age", "600");
+  }
+}
+
+// What every answer goes through: CORS, the error bodies, the exception funnel, the log line
+// and the request metrics.
+// The label of the route whose pattern `path` matches, for answers no handler gave (a 413
+// before the body was read): "other" when none does.
+class RouteLabels {
+ public:
+  explicit RouteLabels(const std::vector<Route>& routes) {
+    for (const auto& r : routes) labels_.emplace_back(std::regex(r.pattern), r.label);
+  }
+  const std::string& of(const std::string& path) const {
+    for (const auto& [pattern, label] : labels_) {
+      if (std::regex_match(path, pattern)) return label;
+    }
+    return other_;
+  }
 
  private:
-  void reply(httplib::Response& res, int status, const std::string& body, int retry_after = 0) {
-    res.status = status;
-    if (retry_after > 0) res.set_header("Retry-After", std::to_string(retry_after));
-    res.set_content(body, kJson);
-  }
-
-  void run(const httplib::Request& req, httplib::Response& res) {
-    const auto started = Clock::now();
-    std::string run_status = "-";
-    finish_run(req, res, &run_status);
-    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    res.set_header("X-Run-Status", run_status);  // "-" when no run happened
-    spdlog::info("POST /run {} status={} duration_ms={:.1f} code_bytes={}", res.status, run_status,
-                 seconds * 1e3, req.body.size());
-  }
-
-  void finish_run(const httplib::Request& req, httplib::Response& res, std::string* run_status) {
-    if (draining_) return reply(res, 503, detail("server is shutting down"), 1);
-    auto parsed = validator_.from_json(req.body);
-    if (auto* error = std::get_if<ValidationError>(&parsed))
-      return reply(res, error->http_status, detail(error->detail));
-    const auto& request = std::get<RunRequest>(parsed);
-
-    switch (admission_.enter()) {
-      case Admission::Verdict::kAdmitted:
-        break;
-      case Admission::Verdict::kQueueFull:
-        metrics_.rejected();
-        return reply(res, 429, detail("server busy: every run slot is taken and the queue is full"),
-                     1);
-      case Admission::Verdict::kWaitedTooLong:
-        metrics_.rejected();
-        return reply(res, 503, detail("server busy: no run slot freed up in time"), 1);
-      case Admission::Verdict::kClosed:
-        return reply(res, 503, detail("server is shutting down"), 1);
-    }
-    AdmissionSlot slot(admission_);
-    const auto admitted = Clock::now();
-    // A pooled child can die before it is given code (killed by the host, say); the request
-    // then never reached it, so it is safe to take another one, once.
-    RunOutcome result(RunAbort::kInternal, Status::Error("not run"));
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      auto child = pool_.acquire(kAcquireWait);
-      if (!child.ok()) {
-        spdlog::error("sandbox unavailable: {}", child.status().message());
-        return reply(res, 503, detail("sandbox unavailable: " + child.status().message()), 1);
-      }
-      metrics_.run_started();
-      spdlog::debug("run: admitted and child acquired in {:.2f} ms",
-                    std::chrono::duration<double, std::milli>(Clock::now() - admitted).count());
-      result = executor_.run(std::move(child.value()), request,
-                             RunWatch{client_socket(req, local_port_), abort_fd_});
-      metrics_.run_ended();
-      if (result.ok() || result.abort() != RunAbort::kNotDelivered) break;
-    }
-    if (!result.ok()) {
-      *run_status = "aborted";
-      const auto& why = result.status().message();
-      switch (result.abort()) {
-        case RunAbort::kShutdown:
-          return reply(res, 503, detail(why), 1);
-        case RunAbort::kClientGone:
-          return reply(res, 499, detail(why));  // never read
-        case RunAbort::kNotDelivered:
-        case RunAbort::kInternal:
-          break;
-      }
-      spdlog::error("run failed: {}", why);
-      return reply(res, 500, detail("internal error: " + why));
-    }
-    *run_status = std::string(outcome_status(result->outcome));
-    metrics_.run_finished(*run_status,
-                          std::chrono::duration<double>(Clock::now() - admitted).count());
-    reply(res, 200, result_to_json(result.value()));
-  }
-
-  void health(httplib::Response& res) {
-    const auto& l = config_.limits;
-    const auto pool = pool_.stats();
-    ordered_json libraries = ordered_json::object();
-    for (const auto& [name, version] : libraries_.versions) libraries[name] = version;
-    const bool up = pool.zygote_up;
-    ordered_json j;
-    j["service"] = "pyrunner";
-    j["status"] = !up ? "unavailable" : host_.degraded ? "degraded" : "ok";
-    j["version"] = kVersion;
-    j["python"] = {{"interpreter", config_.python.interpreter},
-                   {"version", libraries_.python_version}};
-    j["libraries"] = libraries;
-    j["limits"] = {
-        {"timeout", {{"default", l.default_timeout}, {"min", 1}, {"max", l.max_timeout}}},
-        {"memory_limit_mb",
-         {{"default", l.default_memory_mb}, {"min", l.min_memory_mb}, {"max", l.max_memory_mb}}},
-        {"max_code_bytes", l.max_code_bytes},
-        {"max_stdin_bytes", l.max_stdin_bytes},
-        {"max_output_bytes", l.max_output_bytes}};
-    j["isolation"] = isolation_report(host_, config_, sandbox::namespace_clone_flags());
-    j["pool"] = {
-        {"enabled", pool.warm},
-        {"mode", pool.mode},
-        {"fallback", pool.fallback.empty() ? ordered_json() : ordered_json(pool.fallback)},
-        {"size", pool.size},
-        {"ready", pool.ready},
-        {"zygote_pid", pool.zygote_pid},
-        {"zygote_uptime_s", std::round(pool.zygote_uptime_s * 10) / 10},
-        {"zygote_restarts", pool.zygote_restarts},
-        {"preloaded", pool.mode != "cold" ? config_.python.preload : std::vector<std::string>{}}};
-    j["runs"] = {{"running", admission_.running()},
-                 {"waiting", admission_.waiting()},
-                 {"max_concurrent", config_.concurrent_runs()},
-                 {"max_queue", config_.server.max_queue}};
-    res.status = up ? 200 : 503;
-    res.set_content(j.dump(), kJson);
-  }
-
-  void cors(const httplib::Request& req, httplib::Response& res) const {
-    const auto& origins = config_.server.cors_origins;
-    if (origins.empty()) return;
-    const std::string origin = req.get_header_value("Origin");
-    if (std::find(origins.begin(), origins.end(), "*") != origins.end()) {
-      res.set_header("Access-Control-Allow-Origin", "*");
-    } else if (!origin.empty() &&
-               std::find(origins.begin(), origins.end(), origin) != origins.end()) {
-      res.set_header("Access-Control-Allow-Origin", origin);
-      res.set_header("Vary", "Origin");
-    } else {
-      return;
-    }
-    if (req.method == "OPTIONS") {
-      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-      res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization");
-      res.set_header("Access-Control-Max-Age", "600");
-    }
-  }
-
-  const Config& config_;
-  const sandbox::HostSandbox& host_;
-  WarmPool& pool_;
-  const LibraryReport libraries_;
-  RequestValidator validator_;
-  Reaper reaper_;  // declared before executor_, which uses it
-  Executor executor_;
-  Admission admission_;
-  Metrics metrics_;
-  int abort_fd_;
-  const std::string openapi_;
-  std::atomic<bool> draining_{false};
-  int local_port_ = 0;
+  std::vector<std::pair<std::regex, std::string>> labels_;
+  const std::string other_ = "other";
 };
+
+void install_handlers(httplib::Server& server, const Config& config, Metrics& metrics,
+                      const RouteLabels& labels) {
+  server.Options(".*", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+  server.set_post_routing_handler(
+      [&config](const httplib::Request& req, httplib::Response& res) { cors(config, req, res); });
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404)
+      res.set_content(error_body("no route for " + req.method + " " + req.path), kJson);
+    if (res.status == 405) res.set_content(error_body("method not allowed"), kJson);
+    if (res.status == 413)
+      res.set_content(error_body("body: larger than the maximum request size"), kJson);
+    if (res.body.empty()) res.set_content(error_body("HTTP " + std::to_string(res.status)), kJson);
+  });
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("internal error: {}", what);
+        res.status = 500;
+        res.set_content(error_body("internal error"), kJson);
+      });
+  // Every answer is counted here, in one place; a run's answer was logged with its run (its
+  // route marks it), anything else (a 413 before the handler, a 404) is logged here.
+  server.set_logger([&metrics, &labels](const httplib::Request& req, const httplib::Response& res) {
+    metrics.request(current_route.empty() ? labels.of(req.path) : current_route, res.status);
+    current_route.clear();
+    if (!res.has_header("X-Run-Status")) spdlog::info("{} {} {}", req.method, req.path, res.status);
+  });
+  // curl -d sends JSON as application/x-www-form-urlencoded, which httplib would cap at 8 KiB
+  // (413) and parse as a query string: POST bodies are JSON whatever their type says.
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    current_route.clear();
+    if (req.method == "POST") {
+      auto& headers = const_cast<httplib::Request&>(req).headers;  // ours until routed
+      auto type = headers.find("Content-Type");
+      if (type != headers.end() && type->second.find("application/x-www-form-urlencoded") == 0)
+        type->second = "application/json";
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+}
 
 void setup_logging() {
   auto logger = spdlog::stderr_logger_mt("pyrunner");
@@ -466,8 +384,15 @@ int serve_forever(const Config& config) {
   server.set_keep_alive_max_count(1000);  // httplib's default of 5 reconnects clients constantly
   server.set_tcp_nodelay(true);  // headers and body go out in separate writes: no Nagle delay
   server.set_read_timeout(30);
-  Service service(config, *host, pool, libraries);
-  service.register_routes(server);
+  Metrics metrics;
+  RunService runs(config, pool, metrics);
+  const RequestValidator validator(config.limits);
+  Services services{config, *host, libraries, pool, metrics, runs, validator};
+  int local_port = 0;
+  auto routes = all_routes(services);
+  const RouteLabels labels(routes);
+  install_handlers(server, config, metrics, labels);
+  register_routes(server, std::move(routes), &local_port);
 
   // httplib 0.11 listens with a backlog of 5: a burst of clients would see connection resets
   // instead of a clean 429/503. Keep the listening socket (and choose its options: no
@@ -491,7 +416,7 @@ int serve_forever(const Config& config) {
     return exit_code::kUnavailable;
   }
   if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
-  service.set_local_port(port);
+  local_port = port;
   spdlog::info("listening on http://{}:{} (pool {}, {} pre-forked, {} concurrent runs, queue {})",
                config.server.host, port, config.pool.enabled ? "warm" : "cold",
                config.pool.enabled ? config.pool.size : 0, config.concurrent_runs(),
@@ -505,13 +430,14 @@ int serve_forever(const Config& config) {
   sigwait(&stop_signals, &sig);
   spdlog::info("{}: no new runs; waiting up to {} s for {} in flight",
                sig == SIGTERM ? "SIGTERM" : "SIGINT", config.server.shutdown_grace,
-               service.running());
-  service.start_draining();
+               runs.admission().running());
+  runs.start_draining();
   const auto grace_end = Clock::now() + std::chrono::seconds(config.server.shutdown_grace);
-  while (service.running() > 0 && Clock::now() < grace_end)
+  while (runs.admission().running() > 0 && Clock::now() < grace_end)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (service.running() > 0) spdlog::warn("grace period over: killing {} runs", service.running());
-  service.abort_runs();
+  if (runs.admission().running() > 0)
+    spdlog::warn("grace period over: killing {} runs", runs.admission().running());
+  runs.abort_runs();
   server.stop();
   listener.join();
   pool.stop();

@@ -1,0 +1,93 @@
+#include "core/http/run_service.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+
+namespace pyrunner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a run waits for the zygote to come back before it is answered 503.
+constexpr auto kAcquireWait = std::chrono::seconds(5);
+
+}  // namespace
+
+RunService::RunService(const Config& config, WarmPool& pool, Metrics& metrics)
+    : config_(config),
+      pool_(pool),
+      metrics_(metrics),
+      executor_(config, &reaper_),
+      admission_(config.concurrent_runs(), config.server.max_queue,
+                 std::chrono::seconds(config.server.queue_timeout)),
+      abort_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+void RunService::abort_runs() {
+  admission_.close();
+  uint64_t one = 1;
+  (void)!write(abort_fd_.get(), &one, sizeof one);
+}
+
+RunOutcome RunService::run(const RunRequest& request, RunWatch watch) {
+  if (draining_) return RunOutcome(RunAbort::kShutdown, Status::Error("server is shutting down"));
+  switch (admission_.enter()) {
+    case Admission::Verdict::kAdmitted:
+      break;
+    case Admission::Verdict::kQueueFull:
+      metrics_.rejected();
+      return RunOutcome(RunAbort::kQueueFull,
+                        Status::Error("server busy: every run slot is taken and the queue is full"));
+    case Admission::Verdict::kWaitedTooLong:
+      metrics_.rejected();
+      return RunOutcome(RunAbort::kQueueTimeout,
+                        Status::Error("server busy: no run slot freed up in time"));
+    case Admission::Verdict::kClosed:
+      return RunOutcome(RunAbort::kShutdown, Status::Error("server is shutting down"));
+  }
+  AdmissionSlot slot(admission_);
+  const auto admitted = Clock::now();
+  if (watch.abort_fd < 0) watch.abort_fd = abort_fd_.get();
+  // A pooled child can die before it is given code (killed by the host, say); the request
+  // then never reached it, so it is safe to take another one, once.
+  RunOutcome result(RunAbort::kInternal, Status::Error("not run"));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto child = pool_.acquire(kAcquireWait);
+    if (!child.ok()) {
+      spdlog::error("sandbox unavailable: {}", child.status().message());
+      return RunOutcome(RunAbort::kUnavailable,
+                        Status::Error("sandbox unavailable: " + child.status().message()));
+    }
+    metrics_.run_started();
+    spdlog::debug("run: admitted and child acquired in {:.2f} ms",
+                  std::chrono::duration<double, std::milli>(Clock::now() - admitted).count());
+    result = executor_.run(std::move(child.value()), request, watch);
+    metrics_.run_ended();
+    if (result.ok() || result.abort() != RunAbort::kNotDelivered) break;
+  }
+  if (result.ok()) {
+    metrics_.run_finished(std::string(outcome_status(result->outcome)),
+                          std::chrono::duration<double>(Clock::now() - admitted).count());
+  }
+  return result;
+}
+
+void reply_abort(const RunOutcome& outcome, HttpResponse& res) {
+  const std::string& why = outcome.status().message();
+  switch (outcome.abort()) {
+    case RunAbort::kQueueFull:
+      return res.error(429, why, 1);
+    case RunAbort::kQueueTimeout:
+    case RunAbort::kShutdown:
+    case RunAbort::kUnavailable:
+      return res.error(503, why, 1);
+    case RunAbort::kClientGone:
+      return res.error(499, why);  // never read
+    case RunAbort::kNotDelivered:
+    case RunAbort::kInternal:
+      break;
+  }
+  spdlog::error("run failed: {}", why);
+  res.error(500, "internal error: " + why);
+}
+
+}  // namespace pyrunner

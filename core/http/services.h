@@ -1,0 +1,35 @@
+#pragma once
+/// What the server's routes share: the config, the host's sandbox, the pool, the run service,
+/// the metrics. One object, built by serve_forever, passed to every feature's route table.
+
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/http/health.h"
+#include "core/http/metrics.h"
+#include "core/http/route.h"
+#include "core/http/run_service.h"
+#include "core/pool/pool.h"
+#include "core/sandbox/host.h"
+#include "core/validator/validator.h"
+
+namespace pyrunner {
+
+struct Services {
+  const Config& config;
+  const sandbox::HostSandbox& host;
+  const LibraryReport& libraries;
+  WarmPool& pool;
+  Metrics& metrics;
+  RunService& runs;
+  const RequestValidator& validator;
+};
+
+/// Every route of the server, in one place: each feature's table, in the order they match.
+std::vector<Route> all_routes(Services& services);
+
+/// The feature tables (each in its own file).
+std::vector<Route> run_routes(Services& services);   // POST /run
+std::vector<Route> info_routes(Services& services);  // GET /, /openapi.json, /metrics
+
+}  // namespace pyrunner
