@@ -68,6 +68,7 @@ boot() {  # NAME KERNEL CPU MODE PLAN
 boots=${PYRUNNER_VM_BOOTS:-direct systemd}  # a subset, for work on one of them
 [[ " $boots " = *" direct "* ]] && boot direct "$backports" "$best_cpu" direct direct
 [[ " $boots " = *" systemd "* ]] && boot systemd "$stable" default systemd systemd
+[[ " $boots " = *" bench "* ]] && boot bench "$backports" "$best_cpu" direct bench
 
 log "$((SECONDS - started)) s in all"
 if [ "$failed" != 0 ]; then
