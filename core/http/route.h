@@ -14,10 +14,10 @@ namespace pyrunner {
 
 struct HttpRequest {
   std::string method, path, body;
-  std::map<std::string, std::string> headers;       // names lowercased
-  std::multimap<std::string, std::string> params;   // the query string
-  std::vector<std::string> captures;                // the pattern's groups, in order
-  std::function<int()> client_fd;                   // the connection's socket, found on demand
+  std::map<std::string, std::string> headers;      // names lowercased
+  std::multimap<std::string, std::string> params;  // the query string
+  std::vector<std::string> captures;               // the pattern's groups, in order
+  std::function<int()> client_fd;                  // the connection's socket, found on demand
   std::string remote_addr;
 
   /// The header's value, or "" (`name` in lowercase).

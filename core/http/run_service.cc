@@ -35,8 +35,9 @@ RunOutcome RunService::run(const RunRequest& request, RunWatch watch) {
       break;
     case Admission::Verdict::kQueueFull:
       metrics_.rejected();
-      return RunOutcome(RunAbort::kQueueFull,
-                        Status::Error("server busy: every run slot is taken and the queue is full"));
+      return RunOutcome(
+          RunAbort::kQueueFull,
+          Status::Error("server busy: every run slot is taken and the queue is full"));
     case Admission::Verdict::kWaitedTooLong:
       metrics_.rejected();
       return RunOutcome(RunAbort::kQueueTimeout,
