@@ -1,5 +1,7 @@
 #include "support/pool_probe.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +21,18 @@ std::vector<std::string> stat_fields(pid_t pid) {
   std::string field;
   while (rest >> field) fields.push_back(field);
   return fields;  // fields[0] is field 3 (state)
+}
+
+// Signals pending for `pid` (SigPnd | ShdPnd of /proc/<pid>/status), bit n-1 for signal n.
+unsigned long long pending_signals(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  unsigned long long mask = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0)
+      mask |= std::stoull(line.substr(7), nullptr, 16);
+  }
+  return mask;
 }
 
 }  // namespace
@@ -76,13 +90,29 @@ std::optional<PoolSnapshot> quiet_pool(const TestServer& server, std::chrono::mi
 
 std::vector<std::string> pool_harm(const TestServer& server, const PoolSnapshot& before, int used,
                                    std::chrono::milliseconds limit) {
-  std::vector<std::string> alive, gone;
+  // A child killed a moment ago may still be waiting for the CPU to die (the waiting
+  // children are SCHED_IDLE): its pending SIGKILL counts it as gone already. kill() sets the
+  // pending bit before it returns, so no signal sent during the program is missed.
+  constexpr unsigned long long kSigkill = 1ULL << (SIGKILL - 1);
+  std::vector<std::string> alive, gone, signalled;
   eventually(
       [&] {
         alive.clear();
         gone.clear();
+        signalled.clear();
         for (const auto& child : before.waiting) {
-          (live_process(child.pid) == child ? alive : gone).push_back(std::to_string(child.pid));
+          const std::string pid = std::to_string(child.pid);
+          const unsigned long long pending = pending_signals(child.pid);
+          if (live_process(child.pid) != child || (pending & kSigkill)) {
+            gone.push_back(pid);
+          } else {
+            alive.push_back(pid);
+            if (pending != 0) {
+              std::ostringstream mask;
+              mask << std::hex << pending;
+              signalled.push_back(pid + " (mask 0x" + mask.str() + ")");
+            }
+          }
         }
         return static_cast<int>(gone.size()) >= used;
       },
@@ -100,6 +130,8 @@ std::vector<std::string> pool_harm(const TestServer& server, const PoolSnapshot&
     const char state = process_state(std::stoi(pid));
     if (state == 'T' || state == 't') harm.push_back("waiting child " + pid + " is stopped");
   }
+  for (const auto& child : signalled)
+    harm.push_back("waiting child " + child + " has signals pending");
   auto h = server.get("/").json();
   if (!h.is_object()) {
     harm.push_back("GET / does not answer");
@@ -112,7 +144,8 @@ std::vector<std::string> pool_harm(const TestServer& server, const PoolSnapshot&
   if (pool["zygote_restarts"] != before.restarts)
     harm.push_back("zygote restarts " + std::to_string(before.restarts) + " -> " +
                    pool["zygote_restarts"].dump());
-  if (!live_process(before.zygote)) harm.push_back("the zygote process is gone");
+  if (!live_process(before.zygote) || (pending_signals(before.zygote) & kSigkill))
+    harm.push_back("the zygote process is gone or dying");
   return harm;
 }
 
