@@ -90,48 +90,50 @@ std::optional<PoolSnapshot> quiet_pool(const TestServer& server, std::chrono::mi
 
 std::vector<std::string> pool_harm(const TestServer& server, const PoolSnapshot& before, int used,
                                    std::chrono::milliseconds limit) {
-  // A child killed a moment ago may still be waiting for the CPU to die (the waiting
-  // children are SCHED_IDLE): its pending SIGKILL counts it as gone already. kill() sets the
-  // pending bit before it returns, so no signal sent during the program is missed.
+  // Each waiting child of the snapshot ends up either gone or still waiting untouched; the
+  // used ones finish (their program's end, then the reaper's kill) some time after the
+  // answer, so wait for every child to be one or the other before counting.
+  //   gone:    no longer that process, a zombie, or SIGKILL pending: a child killed a moment
+  //            ago may still wait for the CPU to die (waiting children are SCHED_IDLE), and
+  //            kill() marks the signal pending before it returns, so none is missed
+  //   waiting: asleep (S) with nothing pending, as a child blocked on its channel is
+  // Anything else (running, stopped, signalled) is a child in transition, or harmed.
   constexpr unsigned long long kSigkill = 1ULL << (SIGKILL - 1);
-  std::vector<std::string> alive, gone, signalled;
-  eventually(
+  std::vector<std::string> gone, unsettled;
+  const bool settled = eventually(
       [&] {
-        alive.clear();
         gone.clear();
-        signalled.clear();
+        unsettled.clear();
         for (const auto& child : before.waiting) {
           const std::string pid = std::to_string(child.pid);
           const unsigned long long pending = pending_signals(child.pid);
-          if (live_process(child.pid) != child || (pending & kSigkill)) {
+          const auto now = live_process(child.pid);
+          if (!now || now->start != child.start || (pending & kSigkill)) {
             gone.push_back(pid);
-          } else {
-            alive.push_back(pid);
-            if (pending != 0) {
-              std::ostringstream mask;
-              mask << std::hex << pending;
-              signalled.push_back(pid + " (mask 0x" + mask.str() + ")");
-            }
+            continue;
           }
+          const char state = process_state(child.pid);
+          if (state == 'S' && pending == 0) continue;
+          std::ostringstream why;
+          why << pid << " (state " << state << ", pending 0x" << std::hex << pending << ")";
+          unsettled.push_back(why.str());
         }
-        return static_cast<int>(gone.size()) >= used;
+        return unsettled.empty() && static_cast<int>(gone.size()) >= used;
       },
       limit);
   std::vector<std::string> harm;
-  auto list = [](const std::vector<std::string>& pids) {
+  auto list = [](const std::vector<std::string>& items) {
     std::string text;
-    for (const auto& p : pids) text += (text.empty() ? "" : ",") + p;
+    for (const auto& p : items) text += (text.empty() ? "" : ", ") + p;
     return text;
   };
-  if (static_cast<int>(gone.size()) != used)
+  if (static_cast<int>(gone.size()) > used || (settled && static_cast<int>(gone.size()) != used))
     harm.push_back(std::to_string(gone.size()) + " waiting children gone (" + list(gone) +
                    "), but only " + std::to_string(used) + " were used by runs");
-  for (const auto& pid : alive) {
-    const char state = process_state(std::stoi(pid));
-    if (state == 'T' || state == 't') harm.push_back("waiting child " + pid + " is stopped");
-  }
-  for (const auto& child : signalled)
-    harm.push_back("waiting child " + child + " has signals pending");
+  if (!settled && !unsettled.empty())
+    harm.push_back("waiting children stopped, running or signalled: " + list(unsettled));
+  else if (!settled)
+    harm.push_back("the children the runs used are still there: " + list(gone));
   auto h = server.get("/").json();
   if (!h.is_object()) {
     harm.push_back("GET / does not answer");

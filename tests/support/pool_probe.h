@@ -20,7 +20,6 @@ namespace pyrunner::testing {
 struct ProcessId {
   pid_t pid = -1;
   unsigned long long start = 0;  // /proc/<pid>/stat field 22, clock ticks since boot
-  bool operator==(const ProcessId&) const = default;
 };
 
 /// The process now running as `pid` (nullopt if there is none, or it is a zombie).
@@ -46,8 +45,8 @@ std::optional<PoolSnapshot> quiet_pool(const TestServer& server, std::chrono::mi
 
 /// What happened to the pool since `before`, as readable lines (empty if nothing did). `used`
 /// children were taken by runs, so exactly `used` of the waiting ones must be gone; the others
-/// must still run (not stopped), and the zygote must be the same with the same restart count.
-/// Waits (up to `limit`) for the used children to be reaped.
+/// must still be waiting (asleep, no signal pending), and the zygote must be the same with the
+/// same restart count. Waits (up to `limit`) until every child is gone or waiting.
 std::vector<std::string> pool_harm(const TestServer& server, const PoolSnapshot& before, int used,
                                    std::chrono::milliseconds limit);
 
