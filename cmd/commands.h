@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/grading/test_command.h"
+
 namespace pyrunner::cmd {
 
 struct RunCommand {
@@ -29,6 +31,15 @@ struct ServeCommand {
   std::optional<std::string> host;
   std::optional<int> port;
   std::optional<bool> pool;
+  CLI::App* app = nullptr;
+
+  void add_to(CLI::App& parent);
+  int execute() const;
+};
+
+/// `pyrunner test SOLUTION CASES`: grading from the command line (core/grading/test_command.h).
+struct TestCommand {
+  grading::TestOptions options;
   CLI::App* app = nullptr;
 
   void add_to(CLI::App& parent);

@@ -12,9 +12,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1, 1);
   cmd::RunCommand run;
   cmd::ServeCommand serve;
+  cmd::TestCommand test;
   cmd::ZygoteCommand zygote;
   run.add_to(app);
   serve.add_to(app);
+  test.add_to(app);
   zygote.add_to(app);
   try {
     app.parse(argc, argv);
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
   try {
     if (run.app->parsed()) return run.execute();
     if (serve.app->parsed()) return serve.execute();
+    if (test.app->parsed()) return test.execute();
     if (zygote.app->parsed()) return zygote.execute();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pyrunner: internal error: %s\n", e.what());

@@ -72,7 +72,9 @@ const std::map<std::string, std::map<std::string, Reader>>& key_table() {
         {"max_body_bytes", field(&Config::server, &ServerConfig::max_body_bytes)},
         {"cors_origins", field(&Config::server, &ServerConfig::cors_origins)},
         {"shutdown_grace", field(&Config::server, &ServerConfig::shutdown_grace)},
-        {"threads", field(&Config::server, &ServerConfig::threads)}}},
+        {"threads", field(&Config::server, &ServerConfig::threads)},
+        {"max_batch", field(&Config::server, &ServerConfig::max_batch)},
+        {"max_tests", field(&Config::server, &ServerConfig::max_tests)}}},
       {"pool",
        {{"enabled", field(&Config::pool, &PoolConfig::enabled)},
         {"size", field(&Config::pool, &PoolConfig::size)}}},
@@ -128,6 +130,8 @@ const std::vector<Range>& range_table() {
        1L << 30},
       {"server.shutdown_grace", [](const Config& c) { return c.server.shutdown_grace; }, 0, 3600},
       {"server.threads", [](const Config& c) { return c.server.threads; }, 4, 4096},
+      {"server.max_batch", [](const Config& c) { return c.server.max_batch; }, 1, 10000},
+      {"server.max_tests", [](const Config& c) { return c.server.max_tests; }, 1, 10000},
       {"pool.size", [](const Config& c) { return c.pool.size; }, 0, 256},
   };
   return *table;

@@ -75,6 +75,8 @@ struct ServerConfig {
   std::vector<std::string> cors_origins = {"*"};
   int shutdown_grace = 10;
   int threads = 64;
+  int max_batch = 100;  // runs in one POST /batch
+  int max_tests = 100;  // tests in one POST /grade
 };
 
 struct PoolConfig {

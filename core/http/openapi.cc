@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/grading/openapi.h"
 #include "core/model/result.h"
 #include "version.h"
 
@@ -120,6 +121,7 @@ std::string openapi_document(const Config& config) {
        {{"200",
          {{"description", "Prometheus text format"},
           {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}}}};
+  grading::add_openapi(doc, config);
   return doc.dump(2);
 }
 

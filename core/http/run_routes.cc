@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "core/grading/verdict.h"
 #include "core/http/services.h"
 #include "core/model/result.h"
 
@@ -10,17 +11,22 @@ namespace pyrunner {
 std::vector<Route> run_routes(Services& s) {
   Handler run = [&s](const HttpRequest& req, HttpResponse& res) {
     if (s.runs.draining()) return res.error(503, "server is shutting down", 1);
-    auto parsed = s.validator.from_json(req.body);
+    nlohmann::json body;
+    auto parsed = s.validator.from_json(req.body, &body);
     if (auto* error = std::get_if<ValidationError>(&parsed))
       return res.error(error->http_status, error->detail);
     const auto& request = std::get<RunRequest>(parsed);
+    auto expectation = grading::read_expectation(body, s.config.limits);  // + verdict, diff
+    if (auto* error = std::get_if<ValidationError>(&expectation))
+      return res.error(error->http_status, error->detail);
     auto outcome = s.runs.run(request, RunWatch{req.client_fd ? req.client_fd() : -1});
     if (!outcome.ok()) {
       res.run_status = "aborted";
       return reply_abort(outcome, res);
     }
     res.run_status = std::string(outcome_status(outcome->outcome));
-    res.json(200, result_to_json(outcome.value()));
+    res.json(200, grading::run_answer(outcome.value(),
+                                      std::get<std::optional<grading::Expectation>>(expectation)));
   };
   return {{"POST", "/run", "/run", run}};
 }

@@ -29,7 +29,8 @@ struct Services {
 std::vector<Route> all_routes(Services& services);
 
 /// The feature tables (each in its own file).
-std::vector<Route> run_routes(Services& services);   // POST /run
-std::vector<Route> info_routes(Services& services);  // GET /, /openapi.json, /metrics
+std::vector<Route> run_routes(Services& services);      // POST /run
+std::vector<Route> info_routes(Services& services);     // GET /, /openapi.json, /metrics
+std::vector<Route> grading_routes(Services& services);  // POST /grade, /batch (core/grading)
 
 }  // namespace pyrunner

@@ -190,13 +190,21 @@ std::optional<ValidationError> RequestValidator::read_limit_flag(const std::stri
   return read_limit(field, value, request);
 }
 
-std::variant<RunRequest, ValidationError> RequestValidator::from_json(std::string_view text) const {
+std::variant<RunRequest, ValidationError> RequestValidator::from_json(
+    std::string_view text, nlohmann::json* parsed) const {
   nlohmann::json body;
   try {
     body = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return ValidationError{400, std::string("body: invalid JSON: ") + e.what()};
   }
+  auto request = from_value(body);
+  if (parsed != nullptr) *parsed = std::move(body);
+  return request;
+}
+
+std::variant<RunRequest, ValidationError> RequestValidator::from_value(
+    const nlohmann::json& body) const {
   if (!body.is_object()) return invalid("body", "must be a JSON object");
   RunRequest r = with_defaults("");
   auto code = body.find("code");

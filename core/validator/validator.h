@@ -29,7 +29,11 @@ class RequestValidator {
   /// Checks a request whose limits are already filled in.
   std::optional<ValidationError> check(const RunRequest& request) const;
   /// Parses and checks the body of POST /run (`files` included); unknown fields are ignored.
-  std::variant<RunRequest, ValidationError> from_json(std::string_view body) const;
+  /// `parsed` (optional) receives the parsed body, for the fields other features read from it.
+  std::variant<RunRequest, ValidationError> from_json(std::string_view body,
+                                                      nlohmann::json* parsed = nullptr) const;
+  /// The same checks on a body already parsed (a batch item, a grade request).
+  std::variant<RunRequest, ValidationError> from_value(const nlohmann::json& body) const;
   /// A request with the config's default limits.
   RunRequest with_defaults(std::string code) const;
   /// Sets `timeout` or `memory_limit` (the JSON field name) of `request` from a command-line
@@ -37,10 +41,11 @@ class RequestValidator {
   /// integers; out of range is an error naming the range.
   std::optional<ValidationError> read_limit_flag(const std::string& field, std::string_view text,
                                                  RunRequest* request) const;
-
- private:
+  /// Sets `timeout` or `memory_limit` of `request` from a JSON value (a grade's per-test limit).
   std::optional<ValidationError> read_limit(const std::string& field, const nlohmann::json& value,
                                             RunRequest* request) const;
+
+ private:
   const LimitsConfig& limits_;
 };
 

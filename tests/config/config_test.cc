@@ -62,6 +62,8 @@ server:
   cors_origins: [https://a.example, https://b.example]
   shutdown_grace: 2
   threads: 8
+  max_batch: 7
+  max_tests: 9
 pool:
   enabled: false
   size: 1
@@ -134,6 +136,8 @@ TEST_CASE("the documented default config equals the built-in defaults", "[config
   CHECK(c.server.cors_origins == defaults.server.cors_origins);
   CHECK(c.server.shutdown_grace == defaults.server.shutdown_grace);
   CHECK(c.server.threads == defaults.server.threads);
+  CHECK(c.server.max_batch == defaults.server.max_batch);
+  CHECK(c.server.max_tests == defaults.server.max_tests);
   CHECK(c.pool.enabled == defaults.pool.enabled);
   CHECK(c.pool.size == defaults.pool.size);
 }
@@ -188,6 +192,8 @@ TEST_CASE("every key is read into its own field", "[config]") {
   CHECK(c.server.cors_origins == Strings{"https://a.example", "https://b.example"});
   CHECK(c.server.shutdown_grace == 2);
   CHECK(c.server.threads == 8);
+  CHECK(c.server.max_batch == 7);
+  CHECK(c.server.max_tests == 9);
   CHECK(c.pool.enabled == false);
   CHECK(c.pool.size == 1);
   CHECK(c.source == "changed.yaml");

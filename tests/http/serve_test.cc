@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "support/harness.h"
+#include "support/openapi_producers.h"
 #include "support/pool_probe.h"
 #include "support/processes.h"
 #include "support/sandbox_view.h"
@@ -424,8 +425,9 @@ TEST_CASE("GET /openapi.json lists exactly the real paths, methods and statuses"
   CHECK(doc["components"]["schemas"].contains("RunRequest"));
   CHECK(doc["components"]["schemas"].contains("RunResult"));
 
-  // How to make the server answer each (path, method, status).
-  const std::map<std::string, std::function<HttpResponse()>> producers = {
+  // How to make the server answer each (path, method, status); other features' test files
+  // register theirs (support/openapi_producers.h).
+  std::map<std::string, std::function<HttpResponse()>> producers = {
       {"POST /run 200", [&] { return run_with(s, "print(1)"); }},
       {"POST /run 400", [&] { return request(s, "POST", "/run", "{\"code\": "); }},
       {"POST /run 413",
@@ -438,6 +440,8 @@ TEST_CASE("GET /openapi.json lists exactly the real paths, methods and statuses"
       {"GET /openapi.json 200", [&] { return s.get("/openapi.json"); }},
       {"GET /metrics 200", [&] { return s.get("/metrics"); }},
   };
+  for (const auto& [key, produce] : openapi_producers())
+    producers.emplace(key, [&s, produce] { return produce(s); });
 
   std::set<std::string> listed_routes;  // "METHOD /path"
   size_t checked = 0;
