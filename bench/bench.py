@@ -144,10 +144,10 @@ def median(values):
 class Server:
     """One `pyrunner serve --port 0` we started; stopped by its pid only."""
 
-    def __init__(self, binary, pool, workdir):
+    def __init__(self, binary, pool, workdir, name=None):
         self.binary = binary
         self.pool = pool
-        self.name = "pool_on" if pool else "pool_off"
+        self.name = name or ("pool_on" if pool else "pool_off")
         self.workdir = workdir
         self.config_path = os.path.join(workdir, self.name + ".yaml")
         self.log_path = os.path.join(workdir, self.name + ".log")
@@ -299,7 +299,12 @@ class Client:
 
         The seconds include a reconnect when the server had closed the connection: a real
         client pays for it too."""
-        request = (b"POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        return self.post(b"/run", body)
+
+    def post(self, path, body):
+        """POST `path` (bytes); as post_run."""
+        request = (b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   b"Content-Type: application/json\r\n"
                    b"Content-Length: %d\r\n\r\n" % len(body)) + body
         for attempt in (0, 1):
             t0 = time.perf_counter()
@@ -733,6 +738,140 @@ def bench_baseline(binary, plan, workdir):
 
 
 # ------------------------------------------------------------------------------------------
+# grading (issue 15): POST /grade and `pyrunner test`
+
+GRADE_SOLUTION = "a, b = map(int, input().split())\nprint(a + b)\n"
+NUMPY_SOLUTION = "import numpy as np\nn = int(input())\nprint(int(np.arange(n).sum()))\n"
+GRADE_PLAN = {"default": {"grade_requests": 100, "test_repeats": 3, "break_even": [1, 2, 3, 5]},
+              "quick": {"grade_requests": 30, "test_repeats": 1, "break_even": [1, 3]}}
+GRADING_TARGETS = [
+    ("grade10_p50_ms", "/grade with 10 tests p50 <= 40 ms", "<=", 40.0),
+    ("test100_numpy_s", "pyrunner test, 100 numpy cases <= 3 s wall", "<=", 3.0),
+]
+
+
+def grade_body(n):
+    tests = [{"name": str(i), "stdin": "%d %d\n" % (i, i), "expected_output": str(2 * i)}
+             for i in range(n)]
+    return json.dumps({"code": GRADE_SOLUTION, "tests": tests}).encode()
+
+
+def write_cases(path, n):
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write("- stdin: '%d'\n  expected_output: '%d'\n" % (i + 1, i * (i + 1) // 2))
+
+
+def time_test_command(binary, solution, cases, pool, repeats):
+    """Median wall seconds of `pyrunner test` (it must exit 0: every case accepted)."""
+    samples, failures = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        p = subprocess.run([binary, "test", solution, cases, "--pool", pool, "--json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        elapsed = time.perf_counter() - t0
+        if p.returncode == 0:
+            samples.append(elapsed)
+        else:
+            failures.append("exit %d: %s" % (p.returncode, (p.stdout + p.stderr)[-300:]))
+    return {"n": len(samples), "median_s": median(samples), "failures": failures[:2]}
+
+
+def bench_grading(binary, mode, workdir, res):
+    gp = GRADE_PLAN[mode]
+    server = Server(binary, True, workdir, name="grading")
+    log("== grading: /grade against a warm server (pool 8, 8 run slots)")
+    try:
+        server.start()
+        server.wait_pool_ready(60)
+        client = Client(server.port)
+        for label, path, body, count in (
+                ("grade10", b"/grade", grade_body(10), gp["grade_requests"]),
+                ("run1", b"/run", json.dumps({"code": GRADE_SOLUTION, "stdin": "1 2\n"}).encode(),
+                 gp["grade_requests"])):
+            samples, bad = [], 0
+            for i in range(count + 3):
+                server.wait_pool_ready(5)
+                status, doc, elapsed = client.post(path, body)
+                ok = status == 200 and doc is not None and (
+                    doc.get("verdict") == "accepted" if label == "grade10"
+                    else doc.get("status") == "success")
+                if i >= 3 and ok:
+                    samples.append(elapsed * 1e3)
+                bad += 0 if ok else 1
+            res[label] = {"n": len(samples), "p50_ms": percentile(samples, 50),
+                          "p99_ms": percentile(samples, 99), "failed": bad}
+            log("   %s: n=%d p50 %.2f ms p99 %.2f ms%s" % (
+                label, len(samples), res[label]["p50_ms"] or float("nan"),
+                res[label]["p99_ms"] or float("nan"), ", %d failed" % bad if bad else ""))
+        client.close()
+    finally:
+        server.stop()
+
+    log("== grading: pyrunner test (numpy solution)")
+    solution = os.path.join(workdir, "numpy_solution.py")
+    with open(solution, "w") as f:
+        f.write(NUMPY_SOLUTION)
+    cases = os.path.join(workdir, "cases100.yaml")
+    write_cases(cases, 100)
+    res["test100_warm"] = time_test_command(binary, solution, cases, "auto", gp["test_repeats"])
+    log("   100 cases, warm zygote (auto): %.2f s" % (res["test100_warm"]["median_s"] or 0))
+    res["test100_cold"] = time_test_command(binary, solution, cases, "cold", 1)
+    log("   100 cases, a fresh interpreter each (--pool cold, baseline): %.2f s" %
+        (res["test100_cold"]["median_s"] or 0))
+    res["break_even"] = []
+    for n in gp["break_even"]:
+        path = os.path.join(workdir, "cases%d.yaml" % n)
+        write_cases(path, n)
+        warm = time_test_command(binary, solution, path, "warm", gp["test_repeats"] + 2)
+        cold = time_test_command(binary, solution, path, "cold", gp["test_repeats"] + 2)
+        res["break_even"].append({"cases": n, "warm_s": warm["median_s"],
+                                  "cold_s": cold["median_s"]})
+        log("   %d cases: warm %.2f s, cold %.2f s" % (n, warm["median_s"] or 0,
+                                                       cold["median_s"] or 0))
+
+
+def grading_flat(res):
+    if not res:
+        return {}
+    return {"grade10_p50_ms": (res.get("grade10") or {}).get("p50_ms"),
+            "run1_p50_ms": (res.get("run1") or {}).get("p50_ms"),
+            "test100_numpy_s": (res.get("test100_warm") or {}).get("median_s"),
+            "test100_cold_s": (res.get("test100_cold") or {}).get("median_s")}
+
+
+def render_grading(res, targets):
+    f = grading_flat(res)
+    lines = ["", "grading (same run):"]
+    for key, title, spec in (("grade10_p50_ms", "/grade, 10 tests, p50 ms", "%.2f"),
+                             ("run1_p50_ms", "  baseline: one POST /run p50 ms", "%.2f"),
+                             ("test100_numpy_s", "pyrunner test, 100 numpy cases, s", "%.2f"),
+                             ("test100_cold_s", "  baseline: --pool cold, s", "%.2f")):
+        lines.append("  %-40s %s" % (title, fmt(spec, f.get(key))))
+    for row in res.get("break_even", []):
+        lines.append("  %-40s warm %s s, cold %s s" % (
+            "pyrunner test, %d cases:" % row["cases"], fmt("%.2f", row["warm_s"]),
+            fmt("%.2f", row["cold_s"])))
+    lines.append("targets (grading):")
+    for t in targets:
+        lines.append("  %-4s  %-46s measured %s" % (t["verdict"], t["label"],
+                                                   fmt("%.2f", t["measured"])))
+    return "\n".join(lines)
+
+
+def evaluate_grading_targets(res):
+    f = grading_flat(res)
+    out = []
+    for key, label, op, threshold in GRADING_TARGETS:
+        v = f.get(key)
+        verdict = "n/a" if v is None else (
+            "pass" if ((v <= threshold) if op == "<=" else (v >= threshold)) else "FAIL")
+        out.append({"key": key, "label": label, "op": op, "threshold": threshold,
+                    "measured": v, "verdict": verdict})
+    return out
+
+
+# ------------------------------------------------------------------------------------------
 # report
 
 
@@ -876,6 +1015,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results", "latest.json"),
                     help="JSON file for every number (default: bench/results/latest.json)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the peer baseline")
+    ap.add_argument("--only-grading", action="store_true",
+                    help="only the grading numbers (POST /grade, pyrunner test)")
+    ap.add_argument("--no-grading", action="store_true", help="skip the grading numbers")
     args = ap.parse_args()
 
     binary = os.path.abspath(args.binary)
@@ -917,7 +1059,7 @@ def main():
     t_start = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="pyrunner-bench-")
     try:
-        for pool in (True, False):
+        for pool in (() if args.only_grading else (True, False)):
             name = "pool_on" if pool else "pool_off"
             res = results["servers"][name] = {}
             try:
@@ -935,8 +1077,17 @@ def main():
             finally:
                 for s in servers:
                     s.stop()
-        if not args.no_baseline:
+        if not args.no_baseline and not args.only_grading:
             results["baseline"] = bench_baseline(binary, plan, workdir)
+        if not args.no_grading:
+            results["grading"] = {}
+            try:
+                bench_grading(binary, mode, workdir, results["grading"])
+            except (ServerFailed, OSError, http.client.HTTPException, ValueError, KeyError,
+                    subprocess.TimeoutExpired) as e:
+                log("bench: grading: %r" % e)
+                failed.append("grading")
+                results["grading"]["error"] = repr(e)
     except KeyboardInterrupt:
         log("bench: interrupted; stopping the servers it started")
         for s in servers:
@@ -960,6 +1111,9 @@ def main():
     results["targets"] = evaluate_targets(results)
     if any(len(r) > 1 for r in results["servers"].values()):  # something was measured
         print(render(results))
+    if results.get("grading"):
+        results["grading_targets"] = evaluate_grading_targets(results["grading"])
+        print(render_grading(results["grading"], results["grading_targets"]))
     print("total %.0f s; numbers in %s" % (results["meta"]["elapsed_s"], args.out))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
