@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -78,6 +79,13 @@ const std::map<std::string, std::map<std::string, Reader>>& key_table() {
       {"pool",
        {{"enabled", field(&Config::pool, &PoolConfig::enabled)},
         {"size", field(&Config::pool, &PoolConfig::size)}}},
+      {"sessions",
+       {{"max_sessions", field(&Config::sessions, &SessionsConfig::max_sessions)},
+        {"idle_timeout", field(&Config::sessions, &SessionsConfig::idle_timeout)},
+        {"max_lifetime", field(&Config::sessions, &SessionsConfig::max_lifetime)},
+        {"default_memory_mb", field(&Config::sessions, &SessionsConfig::default_memory_mb)},
+        {"interrupt_grace", field(&Config::sessions, &SessionsConfig::interrupt_grace)},
+        {"replica", field(&Config::sessions, &SessionsConfig::replica)}}},
   };
   return *table;
 }
@@ -133,6 +141,13 @@ const std::vector<Range>& range_table() {
       {"server.max_batch", [](const Config& c) { return c.server.max_batch; }, 1, 10000},
       {"server.max_tests", [](const Config& c) { return c.server.max_tests; }, 1, 10000},
       {"pool.size", [](const Config& c) { return c.pool.size; }, 0, 256},
+      {"sessions.max_sessions", [](const Config& c) { return c.sessions.max_sessions; }, 0, 100000},
+      {"sessions.idle_timeout", [](const Config& c) { return c.sessions.idle_timeout; }, 1,
+       86400 * 7},
+      {"sessions.max_lifetime", [](const Config& c) { return c.sessions.max_lifetime; }, 1,
+       86400 * 30},
+      {"sessions.interrupt_grace", [](const Config& c) { return c.sessions.interrupt_grace; }, 0,
+       600},
   };
   return *table;
 }
@@ -191,6 +206,17 @@ Status validate_config(const Config& c) {
       return Status::Error("python.figure_formats: '" + f + "' is not one of png, svg, jpeg, pdf");
   }
   if (c.server.host.empty()) return Status::Error("server.host: must not be empty");
+  if (c.sessions.default_memory_mb < l.min_memory_mb ||
+      c.sessions.default_memory_mb > l.max_memory_mb)
+    return Status::Error(
+        "sessions.default_memory_mb: must be between limits.min_memory_mb and "
+        "limits.max_memory_mb");
+  for (char ch : c.sessions.replica) {
+    if (!(std::islower(static_cast<unsigned char>(ch)) ||
+          std::isdigit(static_cast<unsigned char>(ch)) || ch == '-'))
+      return Status::Error("sessions.replica: '" + c.sessions.replica +
+                           "' must be 'auto' or lowercase letters, digits and '-'");
+  }
   return Status::Ok();
 }
 

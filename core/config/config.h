@@ -79,6 +79,15 @@ struct ServerConfig {
   int max_tests = 100;  // tests in one POST /grade
 };
 
+struct SessionsConfig {
+  int max_sessions = 64;    // open at once; beyond it 429
+  int idle_timeout = 600;   // seconds without a run before a session ends (a request may ask less)
+  int max_lifetime = 3600;  // seconds a session may live at most
+  int default_memory_mb = 512;   // a session's memory limit (the whole session) unless it asks
+  int interrupt_grace = 2;       // seconds an interrupted run has to stop before the session ends
+  std::string replica = "auto";  // names this server in session ids; auto: the host name
+};
+
 struct PoolConfig {
   bool enabled = true;
   int size = 4;
@@ -91,6 +100,7 @@ struct Config {
   PolicyConfig policy;
   ServerConfig server;
   PoolConfig pool;
+  SessionsConfig sessions;
   std::string source = "built-in defaults";  // where it came from, for logs and GET /
 
   /// max_concurrent_runs with 0 resolved to the number of cores.

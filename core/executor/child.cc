@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include "core/sandbox/contain.h"
@@ -39,8 +41,92 @@ void install_fds(const ChildChannels& ends) {
   syscall(SYS_close_range, 4U, ~0U, 0U);
 }
 
+// One buffer for the request's metadata, code and files (NUL-terminated), or null.
+char* read_payload(const RequestHeader& header) {
+  const size_t total = size_t{header.meta_size} + header.code_size + header.data_size;
+  char* buffer = static_cast<char*>(std::malloc(total + 1));
+  if (buffer == nullptr || !read_exact(3, buffer, total)) {
+    std::free(buffer);
+    return nullptr;
+  }
+  buffer[total] = '\0';
+  return buffer;
+}
+
+RunPayload payload_of(const RequestHeader& header, const char* buffer) {
+  return RunPayload{buffer + header.meta_size,
+                    header.code_size,
+                    buffer,
+                    header.meta_size,
+                    buffer + header.meta_size + header.code_size,
+                    header.data_size};
+}
+
+[[noreturn]] void runner_broken(const Status& s) {
+  std::string text = s.message() + "\n";
+  (void)!write(2, text.data(), text.size());
+  _exit(kSetupFailed);
+}
+
+// Receives a session run's header and its three fds (stdin, stdout, stderr). False at EOF: the
+// parent ended the session.
+bool receive_session_request(RequestHeader* header, int fds[3]) {
+  iovec iov{header, sizeof *header};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 3)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = recvmsg(3, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof *header)) return false;
+  int got = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    got = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    if (got == 3) std::memcpy(fds, CMSG_DATA(c), sizeof(int) * 3);
+  }
+  return got == 3;
+}
+
+// Puts `fds` (or /dev/null three times) under the std streams.
+void install_streams(const int fds[3]) {
+  for (int i = 0; i < 3; ++i) dup2(fds[i], i);
+}
+
+// A session's life: each request brings its own std streams, which are swapped in for the run
+// and out after it (on /dev/null in between: what the code leaves running writes nowhere).
+[[noreturn]] void session_loop(const PythonRuntime& python) {
+  const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  const int parked[3] = {null_fd, null_fd, null_fd};
+  install_streams(parked);
+  for (;;) {
+    RequestHeader header;
+    int fds[3];
+    if (!receive_session_request(&header, fds)) _exit(0);
+    if (header.magic != kRequestMagic || header.kind != RequestKind::kSessionRun)
+      setup_failed("protocol: bad session request");
+    char* buffer = read_payload(header);
+    if (buffer == nullptr) setup_failed("protocol: short session request");
+    install_streams(fds);
+    for (int fd : fds) close(fd);
+    Status s = python.run_in_session(payload_of(header, buffer), 3);
+    install_streams(parked);  // closes this run's pipes: the parent sees their end
+    std::free(buffer);
+    if (!s.ok()) runner_broken(s);
+  }
+}
+
 [[noreturn]] void child_main(const ChildSpec& spec, const ChildChannels& ends) {
   install_fds(ends);
+  // No signal blocked, whatever our parent had blocked: the program's handlers (and a
+  // session's KeyboardInterrupt at its timeout) must see their signals.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   if (spec.warm != nullptr) PythonRuntime::after_fork_child();
   sandbox::StepError err;
   if (!sandbox::contain(*spec.plan, &err)) setup_failed(err.text);
@@ -63,22 +149,18 @@ void install_fds(const ChildChannels& ends) {
 
   RequestHeader header;
   if (!read_exact(3, &header, sizeof header)) _exit(0);  // the parent discarded us unused
-  if (header.magic != kRequestMagic) setup_failed("protocol: bad request header");
-  // One buffer for the metadata, the code and the files, read before the data limit is set: it
-  // then covers the user's code only.
-  const size_t total = size_t{header.meta_size} + header.code_size + header.data_size;
-  char* buffer = static_cast<char*>(std::malloc(total + 1));
-  if (buffer == nullptr || !read_exact(3, buffer, total)) setup_failed("protocol: short request");
-  buffer[total] = '\0';
+  if (header.magic != kRequestMagic ||
+      (header.kind != RequestKind::kRun && header.kind != RequestKind::kSessionStart))
+    setup_failed("protocol: bad request header");
+  char* buffer = read_payload(header);
+  if (buffer == nullptr) setup_failed("protocol: short request");
+  // Set after the request is read: the data limit then covers the user's code only.
   if (!sandbox::limit_data(mapped, header.memory_bytes, &err)) setup_failed(err.text);
-
-  RunPayload payload{buffer + header.meta_size,
-                     header.code_size,
-                     buffer,
-                     header.meta_size,
-                     buffer + header.meta_size + header.code_size,
-                     header.data_size};
-  python->run_and_exit(payload, 3);
+  const RunPayload payload = payload_of(header, buffer);
+  if (header.kind == RequestKind::kRun) python->run_and_exit(payload, 3);
+  if (auto s = python->start_session(payload, 3); !s.ok()) runner_broken(s);
+  std::free(buffer);
+  session_loop(*python);
 }
 
 }  // namespace

@@ -21,16 +21,25 @@ struct ChildSpec {
   const PythonRuntime* warm = nullptr;  // the zygote's preloaded interpreter; null: start cold
 };
 
+/// What a request asks of the child.
+enum class RequestKind : uint32_t {
+  kRun = 0,           // run the code once, then exit
+  kSessionStart = 1,  // become a session: write the files, keep the namespace, wait for runs
+  kSessionRun = 2,    // one run in the session; sent with 3 fds (its stdin, stdout, stderr)
+};
+
 /// Parent -> child on the control socket, followed by `meta_size` bytes of metadata (JSON),
 /// `code_size` bytes of code and `data_size` bytes of file contents.
 struct RequestHeader {
   uint32_t magic;
+  RequestKind kind;
   uint32_t code_size;
   uint32_t meta_size;
   uint32_t data_size;
-  uint64_t memory_bytes;
+  uint32_t reserved;
+  uint64_t memory_bytes;  // kRun, kSessionStart: the memory limit (RLIMIT_DATA follows it)
 };
-inline constexpr uint32_t kRequestMagic = 0x50595232;  // "PYR2"
+inline constexpr uint32_t kRequestMagic = 0x50595233;  // "PYR3"
 
 /// Child -> parent on the control socket, one line each:
 ///   "R\n"            confined and waiting for the request

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/executor/record.h"
 #include "core/executor/scheduling.h"
@@ -60,15 +61,37 @@ std::string request_meta(const Config& config, const RunRequest& request) {
   return meta.dump();
 }
 
-Status send_request(int control, const Config& config, const RunRequest& request,
-                    unsigned long long memory_bytes) {
+// Sends the header (with `fds`, if any, alongside) and then the metadata, code and files.
+bool send_header(int control, const RequestHeader& header, const int* fds, size_t nfds) {
+  if (nfds == 0) return write_all(control, &header, sizeof header);
+  iovec iov{const_cast<RequestHeader*>(&header), sizeof header};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int) * 3)] = {};
+  msg.msg_control = buf;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+  std::memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
+  return sendmsg(control, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof header);
+}
+
+Status send_request(int control, RequestKind kind, const Config& config, const RunRequest& request,
+                    unsigned long long memory_bytes, const int* fds = nullptr, size_t nfds = 0) {
   const std::string meta = request_meta(config, request);
   size_t data_size = 0;
   for (const auto& f : request.files) data_size += f.content.size();
-  RequestHeader header{kRequestMagic, static_cast<uint32_t>(request.code.size()),
-                       static_cast<uint32_t>(meta.size()), static_cast<uint32_t>(data_size),
+  RequestHeader header{kRequestMagic,
+                       kind,
+                       static_cast<uint32_t>(request.code.size()),
+                       static_cast<uint32_t>(meta.size()),
+                       static_cast<uint32_t>(data_size),
+                       0,
                        memory_bytes};
-  bool sent = write_all(control, &header, sizeof header) &&
+  bool sent = send_header(control, header, fds, nfds) &&
               write_all(control, meta.data(), meta.size()) &&
               write_all(control, request.code.data(), request.code.size());
   for (const auto& f : request.files) {
@@ -96,11 +119,23 @@ bool drain(int fd, std::string* out, size_t cap, bool* truncated, Observe observ
 
 // The run's channels, pumped until the run is over: output collected within its caps, stdin
 // fed, the control messages read, the timeout enforced, the watch observed.
+// How a run's time limit is enforced: a one-off run is killed at its deadline; a session's
+// run is interrupted (SIGINT, a KeyboardInterrupt), and killed only if it is still going
+// `grace` later.
+struct Deadline {
+  Clock::time_point at;
+  bool interrupt_first = false;
+  std::chrono::milliseconds grace{0};
+};
+
 class RunPump {
  public:
-  RunPump(ReadyChild& child, const RunRequest& request, const Config& config, RunWatch watch,
-          RunResult* result)
-      : child_(child),
+  RunPump(ParentChannels& io, pid_t pid, int pidfd, int control, const RunRequest& request,
+          const Config& config, RunWatch watch, RunResult* result)
+      : io_(io),
+        pid_(pid),
+        pidfd_(pidfd),
+        control_fd_(control),
         request_(request),
         watch_(watch),
         result_(result),
@@ -118,44 +153,63 @@ class RunPump {
 
   /// Pumps until the output is closed and the record is in (or the process exited), or the
   /// watch ends the run early.
-  std::optional<RunOutcome> pump(Clock::time_point deadline);
+  std::optional<RunOutcome> pump(Deadline deadline);
 
   bool timed_out() const { return timed_out_; }
+  bool interrupted() const { return interrupted_; }  // sent SIGINT at the deadline
+  bool killed_at_deadline() const { return killed_; }
   bool exited() const { return exited_; }
   ControlReader& control() { return control_; }
 
  private:
-  ReadyChild& child_;
+  ParentChannels& io_;
+  const pid_t pid_;
+  const int pidfd_;
+  const int control_fd_;
   const RunRequest& request_;
   const RunWatch watch_;
   RunResult* result_;
   const size_t output_cap_;
   ControlReader control_;
-  bool timed_out_ = false, exited_ = false;
+  bool timed_out_ = false, interrupted_ = false, killed_ = false, exited_ = false;
 };
 
-std::optional<RunOutcome> RunPump::pump(Clock::time_point deadline) {
-  const int control = child_.io.control.get();
-  int stdin_fd = child_.io.stdin_w.get();
+std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
+  const int control = control_fd_;
+  int stdin_fd = io_.stdin_w.get();
   fcntl(stdin_fd, F_SETFL, O_NONBLOCK);
   size_t stdin_sent = 0;
-  if (request_.stdin_data.empty()) child_.io.stdin_w.reset();  // EOF at once
+  if (request_.stdin_data.empty()) io_.stdin_w.reset();  // EOF at once
   bool out_open = true, err_open = true, ctl_open = true;
-  std::optional<Clock::time_point> exited_at;
+  std::optional<Clock::time_point> exited_at, record_at;
   RunObserver* observer = watch_.observer;
+  Clock::time_point kill_at = deadline.at;
 
   for (;;) {
     auto now = Clock::now();
+    if (!record_at && control_.record().present) record_at = now;
     // Done when the output is closed and either the runner's record is in (the fast path: the
-    // process is exiting, and the reaper finishes it) or the process has exited.
-    if (!out_open && !err_open && (control_.record().present || exited_)) break;
+    // process is exiting, and the reaper finishes it) or the process has exited; or once the
+    // record is in and the output stays open past the drain limit (something the code started
+    // holds it).
+    if (!out_open && !err_open && (record_at || exited_)) break;
     if (exited_at && now - *exited_at > kDrainLimit) break;
-    if (!exited_ && !timed_out_ && now >= deadline) {
-      // A kill that fails (no CAP_KILL over the run's uid) must not leave us waiting forever.
-      if (!kill_by_pidfd(child_.pidfd.get()))
-        return RunOutcome(RunAbort::kInternal,
-                          Status::Sys("pidfd_send_signal(SIGKILL) at the timeout", errno));
-      timed_out_ = true;
+    if (record_at && now - *record_at > kDrainLimit) break;
+    if (!exited_ && !record_at && now >= kill_at) {
+      if (deadline.interrupt_first && !interrupted_) {
+        // A KeyboardInterrupt, as Jupyter's interrupt: the session's state is kept if the code
+        // stops within the grace.
+        syscall(SYS_pidfd_send_signal, pidfd_, SIGINT, nullptr, 0);
+        interrupted_ = true;
+        timed_out_ = true;
+        kill_at = now + deadline.grace;
+      } else if (!killed_) {
+        // A kill that fails (no CAP_KILL over the run's uid) must not leave us waiting forever.
+        if (!kill_by_pidfd(pidfd_))
+          return RunOutcome(RunAbort::kInternal,
+                            Status::Sys("pidfd_send_signal(SIGKILL) at the timeout", errno));
+        timed_out_ = killed_ = true;
+      }
     }
     pollfd fds[7];
     int n = 0;
@@ -164,15 +218,17 @@ std::optional<RunOutcome> RunPump::pump(Clock::time_point deadline) {
       *index = n;
       fds[n++] = {fd, events, 0};
     };
-    if (out_open) add(&i_out, child_.io.stdout_r.get(), POLLIN);
-    if (err_open) add(&i_err, child_.io.stderr_r.get(), POLLIN);
+    if (out_open) add(&i_out, io_.stdout_r.get(), POLLIN);
+    if (err_open) add(&i_err, io_.stderr_r.get(), POLLIN);
     if (ctl_open) add(&i_ctl, control, POLLIN);
-    if (child_.io.stdin_w.valid()) add(&i_in, stdin_fd, POLLOUT);
-    if (!exited_) add(&i_pid, child_.pidfd.get(), POLLIN);
+    if (io_.stdin_w.valid()) add(&i_in, stdin_fd, POLLOUT);
+    if (!exited_) add(&i_pid, pidfd_, POLLIN);
     if (watch_.client_fd >= 0) add(&i_watch, watch_.client_fd, POLLRDHUP);
     if (watch_.abort_fd >= 0) add(&i_abort, watch_.abort_fd, POLLIN);
-    auto wait_until =
-        exited_ ? *exited_at + kDrainLimit : (timed_out_ ? now + kDrainLimit : deadline);
+    auto wait_until = exited_     ? *exited_at + kDrainLimit
+                      : record_at ? *record_at + kDrainLimit
+                      : killed_   ? now + kDrainLimit
+                                  : kill_at;
     auto wait_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(wait_until - now).count() + 1;
     int ready = poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::max<long>(wait_ms, 0)));
@@ -209,7 +265,7 @@ std::optional<RunOutcome> RunPump::pump(Clock::time_point deadline) {
       if (w > 0) stdin_sent += static_cast<size_t>(w);
       // Done, or the program closed its stdin (EPIPE; SIGPIPE is ignored by our callers).
       if (stdin_sent == request_.stdin_data.size() || (w < 0 && errno != EAGAIN))
-        child_.io.stdin_w.reset();
+        io_.stdin_w.reset();
     }
     if (i_pid >= 0 && fds[i_pid].revents) {
       exited_ = true;
@@ -257,6 +313,45 @@ void decide_outcome(const RunEnding& e, const RunRequest& request, RunResult* re
   }
 }
 
+namespace {
+
+// What the pump and the record say, as the run's result (outcome, texts, rich results, files).
+RunResult& finish(RunPump& pump, RunEnding ending, const RunRequest& request, double wall,
+                  RunResult& result) {
+  const RunRecord& record = pump.control().record();
+  ending.timed_out = pump.timed_out();
+  ending.record_present = record.present;
+  ending.memory_error = record.memory_error;
+  ending.record_error = record.error;
+  result.exit_code = ending.exit_code;
+  result.execution_time = record.time >= 0 && !ending.timed_out ? record.time : wall;
+  decide_outcome(ending, request, &result);
+  result.results = std::move(pump.control().results());
+  result.files = std::move(pump.control().files());
+  result.truncated =
+      result.truncated || record.results_truncated || pump.control().results_dropped();
+  result.files_truncated = record.files_truncated || pump.control().files_dropped();
+  result.exception = record.exception;
+  return result;
+}
+
+// How the process ended, once the pump saw it exit: into `ending`.
+Status reap_into(ReadyChild& child, RunEnding* ending) {
+  auto status = wait_pidfd(child.pidfd.get());
+  if (!status.ok()) return status.status();
+  child.pidfd.reset();
+  ending->killed = status->killed;
+  ending->exit_code = status->killed ? -status->signal : status->code;
+  return Status::Ok();
+}
+
+void send_timeout(int control) {
+  timeval send_timeout{5, 0};
+  setsockopt(control, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+}
+
+}  // namespace
+
 RunOutcome Executor::run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
                          RunWatch watch) const {
   const unsigned long long memory_bytes = static_cast<unsigned long long>(request.memory_mb) << 20;
@@ -265,34 +360,25 @@ RunOutcome Executor::run(std::unique_ptr<ReadyChild> child, const RunRequest& re
       return RunOutcome(RunAbort::kInternal, s.within("cgroup"));
   }
   const int control = child->io.control.get();
-  timeval send_timeout{5, 0};
-  setsockopt(control, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+  send_timeout(control);
   // Pre-forked children confine themselves in the background (see scheduling.h); the run
   // itself gets normal priority.
   to_foreground(child->pid);
   const auto started = Clock::now();
-  if (auto s = send_request(control, config_, request, memory_bytes); !s.ok())
+  if (auto s = send_request(control, RequestKind::kRun, config_, request, memory_bytes); !s.ok())
     return RunOutcome(RunAbort::kNotDelivered, s);
 
   RunResult result;
-  RunPump pump(*child, request, config_, watch, &result);
-  if (auto early = pump.pump(started + std::chrono::seconds(request.timeout_s)))
+  RunPump pump(child->io, child->pid, child->pidfd.get(), control, request, config_, watch,
+               &result);
+  if (auto early = pump.pump({started + std::chrono::seconds(request.timeout_s)}))
     return std::move(*early);  // ~ReadyChild kills the run
   const double wall = std::chrono::duration<double>(Clock::now() - started).count();
 
-  const RunRecord& record = pump.control().record();
   RunEnding ending;
-  ending.timed_out = pump.timed_out();
-  ending.exit_code = record.exit_code;  // fast path: the status the runner is exiting with
-  ending.record_present = record.present;
-  ending.memory_error = record.memory_error;
-  ending.record_error = record.error;
+  ending.exit_code = pump.control().record().exit_code;  // fast path: what the runner exits with
   if (pump.exited()) {
-    auto status = wait_pidfd(child->pidfd.get());
-    if (!status.ok()) return RunOutcome(RunAbort::kInternal, status.status());
-    child->pidfd.reset();
-    ending.killed = status->killed;
-    ending.exit_code = status->killed ? -status->signal : status->code;
+    if (auto s = reap_into(*child, &ending); !s.ok()) return RunOutcome(RunAbort::kInternal, s);
   }
   if (child->cgroup) {
     result.memory_used_mb = static_cast<double>(child->cgroup->peak_bytes()) / (1 << 20);
@@ -307,17 +393,96 @@ RunOutcome Executor::run(std::unique_ptr<ReadyChild> child, const RunRequest& re
   } else {
     child.reset();
   }
+  return finish(pump, ending, request, wall, result);
+}
 
-  result.exit_code = ending.exit_code;
-  result.execution_time = record.time >= 0 && !ending.timed_out ? record.time : wall;
-  decide_outcome(ending, request, &result);
-  result.results = std::move(pump.control().results());
-  result.files = std::move(pump.control().files());
-  result.truncated =
-      result.truncated || record.results_truncated || pump.control().results_dropped();
-  result.files_truncated = record.files_truncated || pump.control().files_dropped();
-  result.exception = record.exception;
-  return result;
+RunOutcome Executor::start_session(ReadyChild& child, const RunRequest& start) const {
+  const unsigned long long memory_bytes = static_cast<unsigned long long>(start.memory_mb) << 20;
+  if (child.cgroup) {
+    if (auto s = child.cgroup->set_memory_limit(memory_bytes); !s.ok())
+      return RunOutcome(RunAbort::kInternal, s.within("cgroup"));
+  }
+  const int control = child.io.control.get();
+  send_timeout(control);
+  to_foreground(child.pid);
+  const auto started = Clock::now();
+  if (auto s = send_request(control, RequestKind::kSessionStart, config_, start, memory_bytes);
+      !s.ok())
+    return RunOutcome(RunAbort::kNotDelivered, s);
+  RunResult result;
+  RunPump pump(child.io, child.pid, child.pidfd.get(), control, start, config_, {}, &result);
+  if (auto early = pump.pump({started + std::chrono::seconds(start.timeout_s)}))
+    return std::move(*early);
+  const double wall = std::chrono::duration<double>(Clock::now() - started).count();
+  RunEnding ending;
+  ending.exit_code = pump.control().record().exit_code;
+  if (pump.exited()) {
+    if (auto s = reap_into(child, &ending); !s.ok()) return RunOutcome(RunAbort::kInternal, s);
+  }
+  // The session's first std streams served only its start.
+  child.io.stdin_w.reset();
+  child.io.stdout_r.reset();
+  child.io.stderr_r.reset();
+  return finish(pump, ending, start, wall, result);
+}
+
+RunOutcome Executor::run_in_session(ReadyChild& session, const RunRequest& request, RunWatch watch,
+                                    std::chrono::milliseconds interrupt_grace,
+                                    SessionRunEnd* end) const {
+  ParentChannels io;
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    return RunOutcome(RunAbort::kInternal, Status::Sys("pipe2(session run)", errno));
+  io.stdin_w.reset(in[1]);
+  io.stdout_r.reset(out[0]);
+  io.stderr_r.reset(err[0]);
+  UniqueFd child_in(in[0]), child_out(out[1]), child_err(err[1]);
+  fcntl(io.stdout_r.get(), F_SETPIPE_SZ, 1 << 20);
+  const int fds[3] = {child_in.get(), child_out.get(), child_err.get()};
+  const int control = session.io.control.get();
+  to_foreground(session.pid);
+  const auto started = Clock::now();
+  if (auto s = send_request(control, RequestKind::kSessionRun, config_, request, 0, fds, 3);
+      !s.ok())
+    return RunOutcome(RunAbort::kNotDelivered, s);
+  // Only the session holds its ends now: their EOF means the run let go of them.
+  child_in.reset();
+  child_out.reset();
+  child_err.reset();
+
+  RunResult result;
+  RunPump pump(io, session.pid, session.pidfd.get(), control, request, config_, watch, &result);
+  Deadline deadline{started + std::chrono::seconds(request.timeout_s), true, interrupt_grace};
+  if (auto early = pump.pump(deadline)) {
+    // A client that left or a shutdown ends the session with the run: its state is unknown.
+    kill_by_pidfd(session.pidfd.get());
+    end->ended = true;
+    end->reason = early->status().message();
+    return std::move(*early);
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - started).count();
+  RunEnding ending;
+  ending.exit_code = pump.control().record().exit_code;
+  if (session.cgroup) {
+    result.memory_used_mb = static_cast<double>(session.cgroup->peak_bytes()) / (1 << 20);
+    ending.oom_killed = session.cgroup->oom_killed();
+  }
+  if (pump.exited() || pump.killed_at_deadline()) {
+    if (auto s = reap_into(session, &ending); !s.ok()) return RunOutcome(RunAbort::kInternal, s);
+    end->ended = true;
+    if (ending.oom_killed) {
+      end->reason = "the kernel's OOM killer ended it (memory limit " +
+                    std::to_string(request.memory_mb) + " MB)";
+    } else if (pump.killed_at_deadline()) {
+      end->reason = "its code did not stop within sessions.interrupt_grace (" +
+                    std::to_string(interrupt_grace.count()) + " ms) after the timeout";
+    } else if (ending.killed) {
+      end->reason = "its interpreter was " + signal_text(-ending.exit_code);
+    } else {
+      end->reason = "its interpreter exited with code " + std::to_string(ending.exit_code);
+    }
+  }
+  return finish(pump, ending, request, wall, result);
 }
 
 }  // namespace pyrunner

@@ -4,6 +4,7 @@
 /// timeout from outside, and turns what happened into a RunResult. Shared by `run` and
 /// `serve`.
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -64,6 +65,12 @@ class RunOutcome {
   Status status_;
 };
 
+/// What a session's run did to the session.
+struct SessionRunEnd {
+  bool ended = false;
+  std::string reason;  // "the kernel's OOM killer ended it (...)", ...
+};
+
 class Executor {
  public:
   /// `reaper` (optional): where finished runs are killed, reaped and cleaned up off the
@@ -74,6 +81,17 @@ class Executor {
   /// Consumes `child`.
   RunOutcome run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
                  RunWatch watch = {}) const;
+
+  /// Makes `child` a session: its memory limit (start.memory_mb, for the whole session) and
+  /// files (start.files) are set, its namespace made. The result is an error when the files
+  /// could not be written.
+  RunOutcome start_session(ReadyChild& child, const RunRequest& start) const;
+  /// One run in a session started by start_session. At the timeout the code is interrupted
+  /// (KeyboardInterrupt: the state is kept) and killed only if it is still going
+  /// `interrupt_grace` later. When the run ends the session (that kill, the OOM killer, the
+  /// interpreter exiting, a client gone), `end` says so and why.
+  RunOutcome run_in_session(ReadyChild& session, const RunRequest& request, RunWatch watch,
+                            std::chrono::milliseconds interrupt_grace, SessionRunEnd* end) const;
 
  private:
   const Config& config_;

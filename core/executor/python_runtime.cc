@@ -144,8 +144,11 @@ Result<PythonRuntime> PythonRuntime::start(const Config& config) {
   runtime.runner_seal_ = runner_function("_pyrunner.runner", "seal");
   runtime.runner_warm_up_ = runner_function("_pyrunner.warm_up", "run");
   runtime.runner_locate_rngs_ = runner_function("_pyrunner.runner", "locate_rngs");
+  runtime.runner_session_start_ = runner_function("_pyrunner.runner", "session_start");
+  runtime.runner_session_run_ = runner_function("_pyrunner.runner", "session_run");
   if (!runtime.runner_main_ || !runtime.runner_prepare_ || !runtime.runner_preload_ ||
-      !runtime.runner_seal_ || !runtime.runner_warm_up_ || !runtime.runner_locate_rngs_)
+      !runtime.runner_seal_ || !runtime.runner_warm_up_ || !runtime.runner_locate_rngs_ ||
+      !runtime.runner_session_start_ || !runtime.runner_session_run_)
     return Status::Error("python: the runner is incomplete: " + python_error_text());
   return runtime;
 }
@@ -285,14 +288,45 @@ Status PythonRuntime::prepare_run() const {
   return Status::Ok();
 }
 
-void PythonRuntime::run_and_exit(const RunPayload& payload, int record_fd) const {
-  // The code and the metadata are copied into bytes objects; the files' bytes are lent (a
-  // memoryview on the buffer, which lives until _exit).
+namespace {
+
+// The payload as the runner's (code, meta, data) arguments: code and metadata copied into bytes,
+// the files' bytes lent as a memoryview (the buffer outlives the call).
+PyObject* payload_args(const RunPayload& payload, int record_fd, bool with_code) {
   PyObject* data = PyMemoryView_FromMemory(const_cast<char*>(payload.data),
                                            static_cast<Py_ssize_t>(payload.data_size), PyBUF_READ);
-  PyObject* args =
-      Py_BuildValue("(y#y#Ni)", payload.code, static_cast<Py_ssize_t>(payload.code_size),
-                    payload.meta, static_cast<Py_ssize_t>(payload.meta_size), data, record_fd);
+  if (!with_code)
+    return Py_BuildValue("(y#Ni)", payload.meta, static_cast<Py_ssize_t>(payload.meta_size), data,
+                         record_fd);
+  return Py_BuildValue("(y#y#Ni)", payload.code, static_cast<Py_ssize_t>(payload.code_size),
+                       payload.meta, static_cast<Py_ssize_t>(payload.meta_size), data, record_fd);
+}
+
+Status call_runner(void* fn, PyObject* args, const char* what) {
+  PyObject* result = args ? PyObject_CallObject(static_cast<PyObject*>(fn), args) : nullptr;
+  Py_XDECREF(args);
+  if (result == nullptr)
+    return Status::Error(std::string("python: runner ") + what + ": " + python_error_text());
+  Py_DECREF(result);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PythonRuntime::start_session(const RunPayload& payload, int record_fd) const {
+  return call_runner(runner_session_start_, payload_args(payload, record_fd, false),
+                     "session_start");
+}
+
+Status PythonRuntime::run_in_session(const RunPayload& payload, int record_fd) const {
+  // A SIGINT that came after the previous run had ended (its timeout raced its end) is still
+  // pending: it must not interrupt this one.
+  if (PyErr_CheckSignals() != 0) PyErr_Clear();
+  return call_runner(runner_session_run_, payload_args(payload, record_fd, true), "session_run");
+}
+
+void PythonRuntime::run_and_exit(const RunPayload& payload, int record_fd) const {
+  PyObject* args = payload_args(payload, record_fd, true);
   PyObject* result =
       args ? PyObject_CallObject(static_cast<PyObject*>(runner_main_), args) : nullptr;
   // main() ends with os._exit(); getting here means the runner itself broke.

@@ -73,6 +73,12 @@ class PythonRuntime {
   /// outcome on `record_fd` (runner.py, main), then _exit with the program's exit code.
   [[noreturn]] void run_and_exit(const RunPayload& payload, int record_fd) const;
 
+  /// A session (runner.py, session_start/session_run): opens it (its files, its namespace),
+  /// then runs each request in the same namespace and returns once its record is sent. A
+  /// non-ok Status is the runner itself failing, not the user's code.
+  Status start_session(const RunPayload& payload, int record_fd) const;
+  Status run_in_session(const RunPayload& payload, int record_fd) const;
+
  private:
   explicit PythonRuntime(const Config& config) : config_(&config) {}
   const Config* config_;
@@ -81,12 +87,14 @@ class PythonRuntime {
   // global RandomState (0: not found or not as expected), for prepare_run() to reseed by writing.
   uintptr_t random_state_ = 0;
   uintptr_t numpy_state_ = 0;
-  void* runner_main_ = nullptr;         // PyObject*: the runner's main(); opaque to the header
-  void* runner_prepare_ = nullptr;      // PyObject*: the runner's prepare()
-  void* runner_preload_ = nullptr;      // PyObject*: the runner's preload()
-  void* runner_seal_ = nullptr;         // PyObject*: the runner's seal()
-  void* runner_warm_up_ = nullptr;      // PyObject*: warm_up.run()
-  void* runner_locate_rngs_ = nullptr;  // PyObject*: the runner's locate_rngs()
+  void* runner_main_ = nullptr;           // PyObject*: the runner's main(); opaque to the header
+  void* runner_prepare_ = nullptr;        // PyObject*: the runner's prepare()
+  void* runner_preload_ = nullptr;        // PyObject*: the runner's preload()
+  void* runner_seal_ = nullptr;           // PyObject*: the runner's seal()
+  void* runner_warm_up_ = nullptr;        // PyObject*: warm_up.run()
+  void* runner_locate_rngs_ = nullptr;    // PyObject*: the runner's locate_rngs()
+  void* runner_session_start_ = nullptr;  // PyObject*: the runner's session_start()
+  void* runner_session_run_ = nullptr;    // PyObject*: the runner's session_run()
 };
 
 }  // namespace pyrunner

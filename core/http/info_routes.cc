@@ -49,6 +49,11 @@ void health(Services& s, HttpResponse& res) {
                {"waiting", s.runs.admission().waiting()},
                {"max_concurrent", s.config.concurrent_runs()},
                {"max_queue", s.config.server.max_queue}};
+  j["sessions"] = {{"open", s.sessions.open_count()},
+                   {"max", s.config.sessions.max_sessions},
+                   {"replica", s.sessions.replica()},
+                   {"idle_timeout", s.config.sessions.idle_timeout},
+                   {"max_lifetime", s.config.sessions.max_lifetime}};
   res.json(up ? 200 : 503, j.dump());
 }
 
@@ -64,7 +69,7 @@ std::vector<Route> info_routes(Services& s) {
        [&s](const HttpRequest&, HttpResponse& res) {
          auto pool = s.pool.stats();
          res.status = 200;
-         res.body = s.metrics.render(pool.ready, pool.size);
+         res.body = s.metrics.render(pool.ready, pool.size, s.sessions.open_count());
          res.content_type = "text/plain; version=0.0.4";
        }},
   };

@@ -34,7 +34,17 @@ void Metrics::rejected() {
   ++rejected_;
 }
 
-std::string Metrics::render(int pool_ready, int pool_size) const {
+void Metrics::session_created() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++sessions_created_;
+}
+
+void Metrics::session_ended() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++sessions_ended_;
+}
+
+std::string Metrics::render(int pool_ready, int pool_size, int sessions_open) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream out;
   out << "# HELP pyrunner_http_requests_total HTTP requests by route and status code.\n"
@@ -70,7 +80,16 @@ std::string Metrics::render(int pool_ready, int pool_size) const {
       << "pyrunner_pool_ready " << pool_ready << "\n"
       << "# HELP pyrunner_pool_size Target number of pre-forked children.\n"
       << "# TYPE pyrunner_pool_size gauge\n"
-      << "pyrunner_pool_size " << pool_size << "\n";
+      << "pyrunner_pool_size " << pool_size << "\n"
+      << "# HELP pyrunner_sessions_open Sessions open now.\n"
+      << "# TYPE pyrunner_sessions_open gauge\n"
+      << "pyrunner_sessions_open " << sessions_open << "\n"
+      << "# HELP pyrunner_sessions_created_total Sessions created.\n"
+      << "# TYPE pyrunner_sessions_created_total counter\n"
+      << "pyrunner_sessions_created_total " << sessions_created_ << "\n"
+      << "# HELP pyrunner_sessions_ended_total Sessions ended (deleted, expired, killed).\n"
+      << "# TYPE pyrunner_sessions_ended_total counter\n"
+      << "pyrunner_sessions_ended_total " << sessions_ended_ << "\n";
   return out.str();
 }
 

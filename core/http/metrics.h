@@ -17,8 +17,10 @@ class Metrics {
   void run_started();
   void run_ended();
   void rejected();
+  void session_created();
+  void session_ended();
   /// The Prometheus text exposition format (version 0.0.4).
-  std::string render(int pool_ready, int pool_size) const;
+  std::string render(int pool_ready, int pool_size, int sessions_open = 0) const;
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
@@ -31,6 +33,8 @@ class Metrics {
   double latency_sum_ = 0;
   long in_flight_ = 0;
   long rejected_ = 0;
+  long sessions_created_ = 0;
+  long sessions_ended_ = 0;
 };
 
 }  // namespace pyrunner

@@ -28,7 +28,8 @@ void RunService::abort_runs() {
   (void)!write(abort_fd_.get(), &one, sizeof one);
 }
 
-RunOutcome RunService::run(const RunRequest& request, RunWatch watch) {
+RunOutcome RunService::in_slot(RunWatch& watch,
+                               const std::function<RunOutcome(const RunWatch&)>& work) {
   if (draining_) return RunOutcome(RunAbort::kShutdown, Status::Error("server is shutting down"));
   switch (admission_.enter()) {
     case Admission::Verdict::kAdmitted:
@@ -48,28 +49,36 @@ RunOutcome RunService::run(const RunRequest& request, RunWatch watch) {
   AdmissionSlot slot(admission_);
   const auto admitted = Clock::now();
   if (watch.abort_fd < 0) watch.abort_fd = abort_fd_.get();
-  // A pooled child can die before it is given code (killed by the host, say); the request
-  // then never reached it, so it is safe to take another one, once.
-  RunOutcome result(RunAbort::kInternal, Status::Error("not run"));
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto child = pool_.acquire(kAcquireWait);
-    if (!child.ok()) {
-      spdlog::error("sandbox unavailable: {}", child.status().message());
-      return RunOutcome(RunAbort::kUnavailable,
-                        Status::Error("sandbox unavailable: " + child.status().message()));
-    }
-    metrics_.run_started();
-    spdlog::debug("run: admitted and child acquired in {:.2f} ms",
-                  std::chrono::duration<double, std::milli>(Clock::now() - admitted).count());
-    result = executor_.run(std::move(child.value()), request, watch);
-    metrics_.run_ended();
-    if (result.ok() || result.abort() != RunAbort::kNotDelivered) break;
-  }
+  metrics_.run_started();
+  RunOutcome result = work(watch);
+  metrics_.run_ended();
   if (result.ok()) {
     metrics_.run_finished(std::string(outcome_status(result->outcome)),
                           std::chrono::duration<double>(Clock::now() - admitted).count());
   }
   return result;
+}
+
+RunOutcome RunService::run(const RunRequest& request, RunWatch watch) {
+  return in_slot(watch, [&](const RunWatch& w) {
+    // A pooled child can die before it is given code (killed by the host, say); the request
+    // then never reached it, so it is safe to take another one, once.
+    RunOutcome result(RunAbort::kInternal, Status::Error("not run"));
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const auto asked = Clock::now();
+      auto child = pool_.acquire(kAcquireWait);
+      if (!child.ok()) {
+        spdlog::error("sandbox unavailable: {}", child.status().message());
+        return RunOutcome(RunAbort::kUnavailable,
+                          Status::Error("sandbox unavailable: " + child.status().message()));
+      }
+      spdlog::debug("run: child acquired in {:.2f} ms",
+                    std::chrono::duration<double, std::milli>(Clock::now() - asked).count());
+      result = executor_.run(std::move(child.value()), request, w);
+      if (result.ok() || result.abort() != RunAbort::kNotDelivered) break;
+    }
+    return result;
+  });
 }
 
 void reply_abort(const RunOutcome& outcome, HttpResponse& res) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 
 #include "core/config/config.h"
 #include "core/executor/executor.h"
@@ -24,6 +25,13 @@ class RunService {
   /// before it got the request is replaced once. The watch's abort fd is the service's own
   /// (shutdown) unless the caller gives one. Failures are typed (RunAbort).
   RunOutcome run(const RunRequest& request, RunWatch watch = {});
+
+  /// Runs `work` (a session's run) in a run slot, with the same admission, shutdown and
+  /// accounting as run(); or returns why no slot was free. `watch.abort_fd` is filled in.
+  RunOutcome in_slot(RunWatch& watch, const std::function<RunOutcome(const RunWatch&)>& work);
+  /// A child that is done with (an ended session): killed, reaped and its cgroup removed off
+  /// the caller's path.
+  void retire(std::unique_ptr<ReadyChild> child) { reaper_.reap(std::move(child)); }
 
   /// Refuses new runs (503); in-flight ones go on.
   void start_draining() { draining_ = true; }

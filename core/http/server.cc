@@ -387,7 +387,8 @@ int serve_forever(const Config& config) {
   Metrics metrics;
   RunService runs(config, pool, metrics);
   const RequestValidator validator(config.limits);
-  Services services{config, *host, libraries, pool, metrics, runs, validator};
+  SessionManager sessions(config, runs, metrics);
+  Services services{config, *host, libraries, pool, metrics, runs, validator, sessions};
   int local_port = 0;
   auto routes = all_routes(services);
   const RouteLabels labels(routes);
@@ -438,6 +439,7 @@ int serve_forever(const Config& config) {
   if (runs.admission().running() > 0)
     spdlog::warn("grace period over: killing {} runs", runs.admission().running());
   runs.abort_runs();
+  sessions.stop();  // every session's child is killed and its cgroup removed
   server.stop();
   listener.join();
   pool.stop();

@@ -11,6 +11,7 @@
 #include "core/http/run_service.h"
 #include "core/pool/pool.h"
 #include "core/sandbox/host.h"
+#include "core/sessions/session_manager.h"
 #include "core/validator/validator.h"
 
 namespace pyrunner {
@@ -23,6 +24,7 @@ struct Services {
   Metrics& metrics;
   RunService& runs;
   const RequestValidator& validator;
+  SessionManager& sessions;
 };
 
 /// Every route of the server, in one place: each feature's table, in the order they match.
@@ -32,5 +34,6 @@ std::vector<Route> all_routes(Services& services);
 std::vector<Route> run_routes(Services& services);      // POST /run
 std::vector<Route> info_routes(Services& services);     // GET /, /openapi.json, /metrics
 std::vector<Route> grading_routes(Services& services);  // POST /grade, /batch (core/grading)
+std::vector<Route> session_routes(Services& services);  // /sessions... (core/sessions)
 
 }  // namespace pyrunner

@@ -2,8 +2,9 @@
 program itself, what it displayed, the files it wrote, and one record of the outcome.
 
 The C++ side (core/executor/python_runtime.cc) calls, in a warm zygote: preload(name) for each
-module, seal(config) once before forking; in every run: prepare(config) (config None when
-sealed) before the child says it is ready, then main(code, meta, data, record_fd).
+module, seal(config) once before forking; in every child: prepare(config) (config None when
+sealed) before it says it is ready, then either main(code, meta, data, record_fd) for a
+one-off run, or session_start(meta, data, record_fd) once and session_run(...) per run.
 """
 import atexit
 import builtins
@@ -248,37 +249,48 @@ def _request(meta):
     return json.loads(meta)
 
 
-def main(code, meta, data, record_fd):
-    request = _request(meta)
-    filename = request.get("filename") or FILENAME
-    limits = dict(_config["limits"], **request.get("limits", {}))
-    shown = display.Display(limits["max_results_bytes"])
-    display.install(shown)
-    exit_code, error, memory_error, exception = 0, None, False, None
+class _Outcome:
+    """What one execution of code ended with, for its record."""
+
+    def __init__(self):
+        self.exit_code, self.error, self.memory_error, self.exception = 0, None, False, None
+        self.elapsed = 0.0
+        self.interrupted = False  # a KeyboardInterrupt ended it (a session run's timeout)
+
+
+def _new_main_module(filename):
+    module = type(sys)("__main__")
+    module.__file__ = filename
+    module.__builtins__ = builtins
+    sys.modules["__main__"] = module
+    return module
+
+
+def _execute(code, request, data, module, shown, replace_files):
+    """Writes the request's files, then compiles and runs `code` in `module` (its globals),
+    displaying the value of its last expression. Returns (outcome, snapshot of the working
+    directory before the code ran)."""
+    outcome = _Outcome()
+    filename = module.__file__
     source = None
-    elapsed = 0.0
     before = {}
     try:
         try:
             if request.get("files"):
-                files.write_inputs(request["files"], data)
+                files.write_inputs(request["files"], data, replace=replace_files)
             before = files.snapshot()
         except OSError as exc:
-            error = "files: cannot write the request's files: %s" % exc
-            sys.stderr.write(error + "\n")
-            raise _Rejected(error)
+            outcome.error = "files: cannot write the request's files: %s" % exc
+            sys.stderr.write(outcome.error + "\n")
+            raise _Rejected(outcome.error)
         try:
             source = code.decode("utf-8")
             body, last = _compile(source, filename)
         except (SyntaxError, ValueError) as exc:
-            exception = _exception_info(exc, None, filename)
-            error = _last_line(exc)
-            raise _Rejected(error)
+            outcome.exception = _exception_info(exc, None, filename)
+            outcome.error = _last_line(exc)
+            raise _Rejected(outcome.error)
         sys.argv[0] = filename
-        module = type(sys)("__main__")
-        module.__file__ = filename
-        module.__builtins__ = builtins
-        sys.modules["__main__"] = module
         start = time.perf_counter()
         try:
             exec(body, module.__dict__)
@@ -290,31 +302,76 @@ def main(code, meta, data, record_fd):
                 module.__dict__["_"] = value
                 shown.execute_result(value)
         finally:
-            elapsed = time.perf_counter() - start
+            outcome.elapsed = time.perf_counter() - start
     except _Rejected as rejected:
-        exit_code, error = 1, error or str(rejected)
+        outcome.exit_code, outcome.error = 1, outcome.error or str(rejected)
     except SystemExit as exc:
         if exc.code is None:
-            exit_code = 0
+            outcome.exit_code = 0
         elif isinstance(exc.code, int):
-            exit_code = exc.code & 0xFF
+            outcome.exit_code = exc.code & 0xFF
         else:
             sys.stderr.write(str(exc.code) + "\n")
-            exit_code = 1
+            outcome.exit_code = 1
     except MemoryError as exc:
-        exit_code, memory_error = 1, True
+        outcome.exit_code, outcome.memory_error = 1, True
         try:
-            error = _last_line(exc)
-            exception = _exception_info(exc, source, filename)
+            outcome.error = _last_line(exc)
+            outcome.exception = _exception_info(exc, source, filename)
         except BaseException:
-            error = "MemoryError"
+            outcome.error = "MemoryError"
     except BaseException as exc:
-        exit_code, error = 1, _last_line(exc)
-        exception = _exception_info(exc, source, filename)
+        outcome.interrupted = isinstance(exc, KeyboardInterrupt)
+        outcome.exit_code, outcome.error = 1, _last_line(exc)
+        outcome.exception = _exception_info(exc, source, filename)
     try:
         display.emit_open_figures()  # also after an exception, as a notebook shows them
     except BaseException:
         pass
+    return outcome, before
+
+
+def _flush_streams():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def _report(outcome, shown, before, limits, record_fd):
+    """The F messages for the files the run wrote, then its D record."""
+    files_truncated = _send_files(before, limits, record_fd)
+    record = ['{"exit_code": %d, "error": %s, "memory_error": %s, "time": %.6f' % (
+        outcome.exit_code, protocol.json_string(outcome.error),
+        "true" if outcome.memory_error else "false", outcome.elapsed)]
+    if outcome.interrupted:
+        record.append(', "interrupted": true')
+    if shown.truncated:
+        record.append(', "results_truncated": true')
+    if files_truncated:
+        record.append(', "files_truncated": true')
+    if outcome.exception is not None:
+        try:
+            record.append(', "exception": ' + protocol.encode(outcome.exception))
+        except BaseException:
+            pass
+    record.append("}")
+    protocol.send("D", "".join(record), record_fd)
+
+
+def _limits(request):
+    return dict(_config["limits"], **request.get("limits", {}))
+
+
+def main(code, meta, data, record_fd):
+    """A one-off run: the program, then the process ends with its exit code."""
+    request = _request(meta)
+    limits = _limits(request)
+    shown = display.Display(limits["max_results_bytes"])
+    display.install(shown)
+    module = _new_main_module(request.get("filename") or FILENAME)
+    outcome, before = _execute(code, request, data, module, shown, replace_files=False)
     try:
         threading = sys.modules.get("threading")
         if threading is not None and threading.active_count() > 1:
@@ -322,11 +379,7 @@ def main(code, meta, data, record_fd):
         atexit._run_exitfuncs()  # the program's own: prepare() dropped the preload's
     except BaseException:
         pass
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
+    _flush_streams()
     # Close the output before the record: the parent answers once it has both, without
     # waiting for this process to tear down its (forked, large) address space.
     for fd in (0, 1, 2):
@@ -334,20 +387,7 @@ def main(code, meta, data, record_fd):
             os.close(fd)
         except OSError:
             pass
-    files_truncated = _send_files(before, limits, record_fd)
-    record = ['{"exit_code": %d, "error": %s, "memory_error": %s, "time": %.6f' % (
-        exit_code, protocol.json_string(error), "true" if memory_error else "false", elapsed)]
-    if shown.truncated:
-        record.append(', "results_truncated": true')
-    if files_truncated:
-        record.append(', "files_truncated": true')
-    if exception is not None:
-        try:
-            record.append(', "exception": ' + protocol.encode(exception))
-        except BaseException:
-            pass
-    record.append("}")
-    protocol.send("D", "".join(record), record_fd)
+    _report(outcome, shown, before, limits, record_fd)
     # What is left of a zygote's child is tearing down its copy of the zygote's address space
     # (~1.5 ms of CPU). It must not delay the server that the record just woke, on this CPU,
     # nor other runs: it becomes background work. (A cold child's teardown is small, and
@@ -358,11 +398,44 @@ def main(code, meta, data, record_fd):
             os.sched_yield()
         except OSError:
             pass
-    os._exit(exit_code)
+    os._exit(outcome.exit_code)
+
+
+# A session: one process, one __main__ namespace, the working directory and what the code
+# imported kept from one run to the next.
+_session = None
+
+
+def session_start(meta, data, record_fd):
+    """Opens the session: its files are written, its namespace made. Answers with a record."""
+    global _session
+    request = _request(meta)
+    outcome = _Outcome()
+    try:
+        if request.get("files"):
+            files.write_inputs(request["files"], data, replace=True)
+    except OSError as exc:
+        outcome.exit_code, outcome.error = 1, "files: cannot write the session's files: %s" % exc
+    _session = _new_main_module(FILENAME)
+    _report(outcome, display.Display(0), None, _limits({}), record_fd)
+
+
+def session_run(code, meta, data, record_fd):
+    """One run in the session, on the std streams the parent just gave it (the C side swaps
+    them in and out around this call). Returns once the record is sent."""
+    request = _request(meta)
+    limits = _limits(request)
+    shown = display.Display(limits["max_results_bytes"])
+    display.install(shown)
+    outcome, before = _execute(code, request, data, _session, shown, replace_files=True)
+    _flush_streams()
+    _report(outcome, shown, before, limits, record_fd)
 
 
 def _send_files(before, limits, record_fd):
     """Sends an F message for each file the run created or changed; True if not all fit."""
+    if before is None:
+        return False
     try:
         found, truncated = files.collect(before, limits["max_files"],
                                          limits["max_file_inline_bytes"],

@@ -36,6 +36,9 @@ class RunCgroup {
   /// Peak memory of the cgroup in bytes since this run got it, less what an earlier run left
   /// charged.
   virtual unsigned long long peak_bytes() const = 0;
+  /// Memory charged to the cgroup now, in bytes, less what an earlier run left (a session's
+  /// size between its runs).
+  virtual unsigned long long current_bytes() const = 0;
   /// Whether the kernel's OOM killer acted in this cgroup during this run.
   virtual bool oom_killed() const = 0;
 

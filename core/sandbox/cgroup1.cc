@@ -38,6 +38,11 @@ class RunCgroup1 : public RunCgroup {
     return peak > state_.memory_left ? peak - state_.memory_left : 0;
   }
 
+  unsigned long long current_bytes() const override {
+    const auto now = read_number(memory("memory.usage_in_bytes"));
+    return now > state_.memory_left ? now - state_.memory_left : 0;
+  }
+
   bool oom_killed() const override {
     return read_key(memory("memory.oom_control"), "oom_kill") > state_.oom_kills;
   }

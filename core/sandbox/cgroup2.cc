@@ -87,6 +87,11 @@ class RunCgroup2 : public RunCgroup {
     return peak ? peak : read_number(file("memory.current"));
   }
 
+  unsigned long long current_bytes() const override {
+    const auto now = read_number(file("memory.current"));
+    return now > state_.memory_left ? now - state_.memory_left : 0;
+  }
+
   bool oom_killed() const override {
     return read_key(file("memory.events"), "oom_kill") > state_.oom_kills;
   }

@@ -54,8 +54,20 @@ Result<pid_t> spawn_clean(const std::string& path, const std::vector<std::string
   for (const auto& [from, to] : fds) posix_spawn_file_actions_adddup2(&actions, from, to);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   if (quiet) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  // Nothing of our signal state either: the server blocks SIGTERM and SIGINT in every thread
+  // (it takes them with sigwait), and a blocked mask survives exec. A zygote with SIGINT
+  // blocked could never interrupt a session's run, nor a run catch its own signals.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
+  int rc = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return Status::Sys("posix_spawn(\"" + path + "\")", rc);
   return pid;

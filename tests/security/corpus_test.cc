@@ -434,3 +434,56 @@ TEST_CASE("no escape through `serve` with the warm pool on", "[security][serve]"
     served.reset();
   }
 }
+
+TEST_CASE("no escape from inside a session", "[security][serve][sessions]") {
+  // Each program runs in a session of its own (a new one for each of its runs: within one
+  // session, state is meant to persist), then the session is deleted; what it started must be
+  // gone with it, and the pool and the server unharmed.
+  static std::unique_ptr<CorpusServer> served;
+  const auto corpus = load_corpus();
+  for (const auto& a : corpus.attacks) {
+    DYNAMIC_SECTION(a.file) {
+      if (!served) served = std::make_unique<CorpusServer>();
+      if (!served->server.alive()) {
+        FAIL_CHECK("the server died after " << served->last_program << "; starting another");
+        served = std::make_unique<CorpusServer>();
+      }
+      served->last_program = a.file;
+      auto& s = served->server;
+      REQUIRE(quiet_pool(s, 30s).has_value());
+      const auto facts = host_facts({getpid(), s.pid()});
+      const auto strays_before = current_strays();
+      std::set<std::string> outputs;
+      BusyHost busy(a.concurrent_activity);
+      for (int i = 0; i < a.runs; ++i) {
+        auto made = s.post("/sessions", json{{"memory_limit", a.memory}}.dump());
+        INFO(a.file << " session " << made.status << " " << made.body);
+        REQUIRE(made.status == 201);
+        const std::string id = made.json()["id"];
+        auto response = s.post("/sessions/" + id + "/run",
+                               json{{"code", a.code}, {"timeout", a.timeout}}.dump());
+        INFO(a.file << " run " << i << " HTTP " << response.status << " " << response.body);
+        REQUIRE(response.status == 200);
+        check_verdict(a, response.json(), facts);
+        outputs.insert(response.json()["stdout"].get<std::string>());
+        const int deleted = s.del("/sessions/" + id).status;
+        CHECK((deleted == 204 || deleted == 410));  // 410: the program ended its session
+        CHECK(strays_after_run(strays_before, s.pid()) == std::vector<std::string>{});
+      }
+      if (a.runs_differ) CHECK(outputs.size() == static_cast<size_t>(a.runs));
+      served->cgroup_prefixes.merge(run_cgroup_prefixes_of(s.pid()));
+      auto control = s.run("print(1)");
+      REQUIRE(control.status == 200);
+      CHECK(control.json()["stdout"] == "1\n");
+    }
+  }
+  SECTION("after the corpus the server stops cleanly and leaves no run cgroup") {
+    if (!served) served = std::make_unique<CorpusServer>();
+    auto& s = served->server;
+    REQUIRE(s.alive());
+    served->cgroup_prefixes.merge(run_cgroup_prefixes_of(s.pid()));
+    CHECK(s.terminate() == 0);
+    CHECK(remaining_run_cgroups(served->cgroup_prefixes) == std::vector<std::string>{});
+    served.reset();
+  }
+}

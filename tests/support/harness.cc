@@ -263,6 +263,12 @@ HttpResponse TestServer::post(const std::string& path, const std::string& body,
   return convert(client.Post(path.c_str(), body, content_type.c_str()));
 }
 
+HttpResponse TestServer::del(const std::string& path) const {
+  httplib::Client client("127.0.0.1", port_);
+  client.set_read_timeout(120);
+  return convert(client.Delete(path.c_str()));
+}
+
 HttpResponse TestServer::run(const std::string& code, nlohmann::json fields) const {
   fields["code"] = code;
   return post("/run", fields.dump());

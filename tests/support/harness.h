@@ -80,6 +80,8 @@ class TestServer {
   HttpResponse get(const std::string& path) const;
   HttpResponse post(const std::string& path, const std::string& body,
                     const std::string& content_type = "application/json") const;
+  /// DELETE `path`.
+  HttpResponse del(const std::string& path) const;
   /// POST /run with {"code": code} plus `fields`; the parsed result.
   HttpResponse run(const std::string& code, nlohmann::json fields = nlohmann::json::object()) const;
   /// Sends SIGTERM and waits; returns the exit code.

@@ -1,0 +1,100 @@
+#pragma once
+/// Sessions: state across calls. A session is one sandboxed child for its whole life (the same
+/// namespaces, seccomp filter, uid as a run, one cgroup with the session's memory limit), taken
+/// from the warm pool and kept: its variables, imports and working directory persist from one
+/// run to the next, nothing crosses sessions. One run at a time; a timeout interrupts the code
+/// (the state is kept) unless it does not stop within sessions.interrupt_grace.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/executor/executor.h"
+#include "core/http/run_service.h"
+
+namespace pyrunner {
+
+/// A refusal with its HTTP status: 404 unknown, 409 busy, 410 ended, 422 bad input, 429 too
+/// many, 503 unavailable.
+struct SessionError {
+  int status;
+  std::string detail;
+  int retry_after = 0;
+};
+
+/// What POST /sessions may ask for.
+struct SessionOptions {
+  int memory_mb = 0;     // 0: sessions.default_memory_mb
+  int idle_timeout = 0;  // seconds; 0: sessions.idle_timeout
+  std::vector<InputFile> files;
+};
+
+class Session;
+
+/// What a run in a session came to.
+struct SessionRun {
+  std::optional<SessionError> refused;  // 404, 409, 410, 422: no run
+  std::optional<RunOutcome> outcome;    // the run, or why it did not happen (429, 503, ...)
+  int execution_count = 0;              // this run's number in the session, from 1
+  std::string ended;                    // non-empty: this run ended the session, and why
+};
+
+class SessionManager {
+ public:
+  using Clock = std::chrono::system_clock;
+
+  SessionManager(const Config& config, RunService& runs, Metrics& metrics);
+  ~SessionManager();  // ends every session
+
+  /// A new session (201), or why not (429 at sessions.max_sessions, 503, 422 for its files).
+  std::variant<nlohmann::ordered_json, SessionError> create(const SessionOptions& options);
+  /// One run in the session. A run whose timeout could not be interrupted, or that the OOM
+  /// killer stopped, ends the session; later calls get 410 with that reason.
+  SessionRun run(const std::string& id, const RunRequest& request, RunWatch watch);
+  std::variant<nlohmann::ordered_json, SessionError> info(const std::string& id);
+  nlohmann::ordered_json list();
+  /// Ends the session now (204), or 404/410.
+  std::optional<SessionError> remove(const std::string& id);
+  /// The pid whose /proc/<pid>/root holds the session's working directory, for the files
+  /// routes; or the refusal.
+  std::variant<pid_t, SessionError> root_pid(const std::string& id);
+  /// Ends every session (shutdown).
+  void stop();
+
+  int open_count();
+  const std::string& replica() const { return replica_; }
+
+ private:
+  std::shared_ptr<Session> find(const std::string& id, SessionError* error);
+  void end(const std::shared_ptr<Session>& session, const std::string& reason);
+  void expire_loop();
+  std::string new_id();
+
+  const Config& config_;
+  RunService& runs_;
+  Metrics& metrics_;
+  const std::string replica_;
+  std::mutex mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;
+  // Ended sessions' reasons, for 410s; the oldest are forgotten past a bound.
+  std::map<std::string, std::string> ended_;
+  std::deque<std::string> ended_order_;
+  std::thread expirer_;
+};
+
+/// sessions.replica, or the host name when it is "auto", as a session id can carry it:
+/// lowercase letters, digits and '-'.
+std::string replica_name(const SessionsConfig& config);
+
+}  // namespace pyrunner

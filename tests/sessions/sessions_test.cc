@@ -1,0 +1,258 @@
+// Sessions against a real server: state across calls, every route and status code, interrupts
+// that keep the state, endings that free everything, expiry, isolation between sessions, and
+// hostile code inside a session.
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "support/harness.h"
+#include "support/processes.h"
+
+namespace {
+
+using namespace pyrunner::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kPolicyOff = "policy:\n  enabled: false\n";
+
+const TestServer& server() {
+  static TestServer s(std::string(kPolicyOff) + "sessions:\n  interrupt_grace: 1\n");
+  return s;
+}
+
+std::string create(const TestServer& s, json body = json::object()) {
+  auto r = s.post("/sessions", body.dump());
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  return r.json()["id"];
+}
+
+HttpResponse run_in(const TestServer& s, const std::string& id, const std::string& code,
+                    json fields = json::object()) {
+  fields["code"] = code;
+  return s.post("/sessions/" + id + "/run", fields.dump());
+}
+
+json ok_in(const TestServer& s, const std::string& id, const std::string& code,
+           json fields = json::object()) {
+  auto r = run_in(s, id, code, std::move(fields));
+  INFO(r.body.substr(0, 2000));
+  REQUIRE(r.status == 200);
+  return r.json();
+}
+
+}  // namespace
+
+TEST_CASE("a session keeps variables, imports and files across runs", "[sessions]") {
+  const auto& s = server();
+  const std::string id = create(s);
+  CHECK(id.size() > 33);
+  CHECK(id.find('-') != std::string::npos);  // <replica>-<128 random bits>
+  auto first = ok_in(s, id, "import pandas as pd\ndf = pd.DataFrame({'x': range(10)})");
+  CHECK(first["status"] == "success");
+  CHECK(first["execution_count"] == 1);
+  auto sum = ok_in(s, id, "df.x.sum()");
+  CHECK(sum["results"][0]["type"] == "execute_result");
+  CHECK(sum["results"][0]["data"]["text/plain"] == "45");
+  CHECK(sum["execution_count"] == 2);
+  auto save = ok_in(s, id, "df.to_csv('d.csv')");
+  REQUIRE(save["files"].size() == 1);
+  CHECK(save["files"][0]["path"] == "d.csv");
+  auto file = s.get("/sessions/" + id + "/files/d.csv");
+  CHECK(file.status == 200);
+  CHECK(file.headers["Content-Type"] == "text/csv");
+  CHECK(file.body.rfind(",x\n0,0\n1,1\n", 0) == 0);
+  auto listing = s.get("/sessions/" + id + "/files").json();
+  CHECK(listing["files"] ==
+        json::array({{{"path", "d.csv"}, {"size", file.body.size()}, {"mime", "text/csv"}}}));
+  auto info = s.get("/sessions/" + id);
+  REQUIRE(info.status == 200);
+  CHECK(info.json()["status"] == "idle");
+  CHECK(info.json()["execution_count"] == 3);
+  CHECK(info.json()["memory_used"].get<double>() > 1);
+  bool listed = false;
+  const json all = s.get("/sessions").json();
+  for (const auto& e : all["sessions"]) listed = listed || e["id"] == id;
+  CHECK(listed);
+  CHECK(s.del("/sessions/" + id).status == 204);
+  auto gone = s.get("/sessions/" + id);
+  CHECK(gone.status == 410);
+  CHECK(gone.json()["detail"] == "session: ended: deleted by its client");
+  CHECK(run_in(s, id, "1").status == 410);
+  CHECK(s.del("/sessions/" + id).status == 410);
+}
+
+TEST_CASE("sessions answer 404, 409, 422 as the contract says", "[sessions]") {
+  const auto& s = server();
+  CHECK(s.get("/sessions/nosuch-00000000000000000000000000000000").status == 404);
+  CHECK(run_in(s, "nosuch", "1").status == 404);
+  CHECK(s.del("/sessions/nosuch").status == 404);
+  const std::string id = create(s);
+  CHECK(run_in(s, id, "1", {{"memory_limit", 256}}).json()["detail"] ==
+        "memory_limit: a session's memory limit is set when it is created");
+  CHECK(run_in(s, id, "   ").status == 422);
+  CHECK(run_in(s, id, "1", {{"timeout", 0}}).status == 422);
+  CHECK(s.post("/sessions/" + id + "/run", "{not json").status == 400);
+  CHECK(s.post("/sessions", R"({"memory_limit": 1})").json()["detail"] ==
+        "memory_limit: must be between 64 and 2048 (got 1)");
+  CHECK(s.post("/sessions", R"({"idle_timeout": 0})").status == 422);
+  CHECK(s.post("/sessions", R"({"files": [{"path": "../x", "content": ""}]})").json()["detail"] ==
+        "files[0].path: must not contain '..'");
+  CHECK(s.post("/sessions", "[1]").status == 422);
+  // One run at a time: a second run while the first sleeps is 409, and the first goes on.
+  auto slow = std::async(std::launch::async, [&] {
+    return run_in(s, id, "import time\ntime.sleep(2)\nprint('done')");
+  });
+  REQUIRE(eventually([&] { return s.get("/sessions/" + id).json()["status"] == "busy"; }, 10s));
+  auto busy = run_in(s, id, "1");
+  CHECK(busy.status == 409);
+  CHECK(busy.json()["detail"] == "session: busy: one run at a time");
+  CHECK(slow.get().json()["stdout"] == "done\n");
+  CHECK(s.del("/sessions/" + id).status == 204);
+}
+
+TEST_CASE("a timeout interrupts the code and keeps the state", "[sessions]") {
+  const auto& s = server();
+  const std::string id = create(s);
+  auto timed_out = ok_in(s, id, "x = 41\nwhile True: pass", {{"timeout", 1}});
+  CHECK(timed_out["status"] == "timeout");
+  CHECK(timed_out["error"] == "Execution timed out after 1 s");
+  CHECK(timed_out["exception"]["name"] == "KeyboardInterrupt");
+  CHECK_FALSE(timed_out.contains("session_ended"));
+  CHECK(ok_in(s, id, "x + 1")["results"][0]["data"]["text/plain"] == "42");
+  // A MemoryError the code catches leaves the session as it was.
+  auto caught =
+      ok_in(s, id, "try:\n    a = bytearray(4 << 30)\nexcept MemoryError:\n    print('caught')");
+  CHECK(caught["stdout"] == "caught\n");
+  CHECK(ok_in(s, id, "x")["results"][0]["data"]["text/plain"] == "41");
+  CHECK(s.del("/sessions/" + id).status == 204);
+}
+
+TEST_CASE("code that ignores the interrupt, or is OOM-killed, ends its session", "[sessions]") {
+  const auto& s = server();
+  const std::string stubborn = create(s);
+  auto r = ok_in(s, stubborn,
+                 "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass",
+                 {{"timeout", 1}});
+  CHECK(r["status"] == "timeout");
+  CHECK(r["session_ended"] ==
+        "its code did not stop within sessions.interrupt_grace (1000 ms) after the timeout");
+  auto later = run_in(s, stubborn, "1");
+  CHECK(later.status == 410);
+  CHECK(later.json()["detail"].get<std::string>().find("interrupt_grace") != std::string::npos);
+
+  const std::string hungry = create(s, {{"memory_limit", 128}});
+  auto oom = ok_in(
+      s, hungry,
+      "open('/tmp/a', 'wb').write(b'x' * (60 << 20))\nopen('b', 'wb').write(b'y' * (100 << 20))");
+  CHECK(oom["status"] == "memory_exceeded");
+  CHECK(oom["session_ended"] == "the kernel's OOM killer ended it (memory limit 128 MB)");
+  CHECK(s.get("/sessions/" + hungry).status == 410);
+
+  const std::string suicidal = create(s);
+  // (kill(getpid(), SIGKILL) does nothing: the session is PID 1 of its namespace, which its
+  // own processes cannot signal. A fault is delivered whatever the PID.)
+  auto killed = ok_in(s, suicidal, "import ctypes\nctypes.string_at(0)");
+  CHECK(killed["status"] == "error");
+  CHECK(killed["session_ended"] == "its interpreter was Killed by signal SIGSEGV");
+  const std::string quitter = create(s);
+  auto exited = ok_in(s, quitter, "import os\nos._exit(3)");
+  CHECK(exited["session_ended"] == "its interpreter exited with code 3");
+  // sys.exit() ends the run, not the session.
+  const std::string polite = create(s);
+  CHECK(ok_in(s, polite, "import sys\ny = 1\nsys.exit(2)")["exit_code"] == 2);
+  CHECK(ok_in(s, polite, "y")["results"][0]["data"]["text/plain"] == "1");
+  CHECK(s.del("/sessions/" + polite).status == 204);
+  // The server and other sessions go on.
+  CHECK(s.run("print(1)").json()["stdout"] == "1\n");
+}
+
+TEST_CASE("two sessions share nothing", "[sessions]") {
+  const auto& s = server();
+  const std::string a = create(s), b = create(s);
+  ok_in(s, a,
+        "import os, socket\n"
+        "secret = 'alpha'\n"
+        "open('mine.txt', 'w').write(secret)\n"
+        "open('/tmp/t', 'w').write(secret)\n"
+        "open('/dev/shm/m', 'w').write(secret)\n"
+        "srv = socket.socket(socket.AF_UNIX)\n"
+        "srv.bind('\\0pyrunner-session-test')\n"
+        "srv.listen()\n"
+        "pid = os.getpid()\n");
+  auto seen = ok_in(s, b,
+                    "import os, socket, signal\n"
+                    "print(sorted(os.listdir('.')), os.path.exists('/tmp/t'),"
+                    " os.path.exists('/dev/shm/m'), 'secret' in globals())\n"
+                    "c = socket.socket(socket.AF_UNIX)\n"
+                    "try:\n"
+                    "    c.connect('\\0pyrunner-session-test'); print('connected')\n"
+                    "except OSError as e:\n"
+                    "    print('refused')\n"
+                    "print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n");
+  CHECK(seen["stdout"] == "[] False False False\nrefused\n[1]\n");
+  CHECK(ok_in(s, a, "print(open('mine.txt').read(), len(srv.getsockname()))")["stdout"] ==
+        "alpha 22\n");
+  CHECK(s.del("/sessions/" + a).status == 204);
+  CHECK(s.del("/sessions/" + b).status == 204);
+}
+
+TEST_CASE("the files route never leaves the working directory nor follows a link", "[sessions]") {
+  const auto& s = server();
+  const std::string id =
+      create(s, {{"files", json::array({{{"path", "in/data.txt"}, {"content", "given"}}})}});
+  ok_in(s, id,
+        "import os\n"
+        "os.symlink('/etc/passwd', 'passwd')\n"
+        "os.symlink('/proc/1/environ', 'environ')\n"
+        "os.symlink('in', 'dirlink')\n"
+        "os.mkfifo('fifo')\n"
+        "os.mkdir('sub')\n");
+  CHECK(s.get("/sessions/" + id + "/files/in/data.txt").body == "given");
+  for (const char* path : {"passwd", "environ", "dirlink/data.txt"}) {
+    auto r = s.get("/sessions/" + id + "/files/" + path);
+    INFO(path << " " << r.body);
+    CHECK(r.status == 422);
+    CHECK(r.json()["detail"] == "path: not a regular file (a link)");
+  }
+  CHECK(s.get("/sessions/" + id + "/files/fifo").json()["detail"] == "path: not a regular file");
+  CHECK(s.get("/sessions/" + id + "/files/sub").json()["detail"] == "path: not a regular file");
+  CHECK(s.get("/sessions/" + id + "/files/nothing").status == 404);
+  CHECK(s.get("/sessions/" + id + "/files/../../etc/passwd").status != 200);
+  CHECK(s.get("/sessions/" + id + "/files/in/../../x").status != 200);
+  auto listing = s.get("/sessions/" + id + "/files").json()["files"];
+  CHECK(listing == json::array({{{"path", "in/data.txt"}, {"size", 5}, {"mime", "text/plain"}}}));
+  CHECK(s.del("/sessions/" + id).status == 204);
+}
+
+TEST_CASE("limits: max_sessions, idle expiry, lifetime, SIGTERM free everything", "[sessions]") {
+  TestServer s(std::string(kPolicyOff) +
+               "sessions:\n  max_sessions: 2\n  idle_timeout: 60\n  max_lifetime: 3\n");
+  const std::string a = create(s), b = create(s, {{"idle_timeout", 1}});
+  auto over = s.post("/sessions", "{}");
+  CHECK(over.status == 429);
+  CHECK(over.headers.count("Retry-After") == 1);
+  // b idles out after 1 s, a reaches its 3 s lifetime.
+  CHECK(eventually([&] { return s.get("/sessions/" + b).status == 410; }, 20s));
+  CHECK(s.get("/sessions/" + b).json()["detail"] == "session: ended: expired: idle for 1 s");
+  CHECK(eventually([&] { return s.get("/sessions/" + a).status == 410; }, 20s));
+  CHECK(s.get("/sessions/" + a).json()["detail"] ==
+        "session: ended: expired: reached sessions.max_lifetime (3 s)");
+  // A session with a daemon it started, then SIGTERM: nothing of it is left.
+  const std::string c = create(s);
+  auto pid = ok_in(s, c,
+                   "import os, subprocess\n"
+                   "p = subprocess.Popen(['/usr/bin/sleep', '1000'])\n"
+                   "print(p.pid)\n");
+  CHECK(pid["status"] == "success");
+  const auto prefixes = run_cgroup_prefixes_of(s.pid());
+  CHECK(s.terminate() == 0);
+  CHECK(remaining_run_cgroups(prefixes).empty());
+  CHECK(stray_processes().empty());
+}
