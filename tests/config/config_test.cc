@@ -67,6 +67,13 @@ server:
 pool:
   enabled: false
   size: 1
+sessions:
+  max_sessions: 5
+  idle_timeout: 30
+  max_lifetime: 40
+  default_memory_mb: 200
+  interrupt_grace: 4
+  replica: east-1
 )Y";
 
 // "section.key" for every key of a YAML config text.
@@ -196,6 +203,12 @@ TEST_CASE("every key is read into its own field", "[config]") {
   CHECK(c.server.max_tests == 9);
   CHECK(c.pool.enabled == false);
   CHECK(c.pool.size == 1);
+  CHECK(c.sessions.max_sessions == 5);
+  CHECK(c.sessions.idle_timeout == 30);
+  CHECK(c.sessions.max_lifetime == 40);
+  CHECK(c.sessions.default_memory_mb == 200);
+  CHECK(c.sessions.interrupt_grace == 4);
+  CHECK(c.sessions.replica == "east-1");
   CHECK(c.source == "changed.yaml");
 }
 

@@ -52,7 +52,10 @@ TEST_CASE("metrics render as Prometheus text, every family typed", "[metrics]") 
                                            {"pyrunner_runs_in_flight", "gauge"},
                                            {"pyrunner_rejected_total", "counter"},
                                            {"pyrunner_pool_ready", "gauge"},
-                                           {"pyrunner_pool_size", "gauge"}});
+                                           {"pyrunner_pool_size", "gauge"},
+                                           {"pyrunner_sessions_open", "gauge"},
+                                           {"pyrunner_sessions_created_total", "counter"},
+                                           {"pyrunner_sessions_ended_total", "counter"}});
   // Every outcome is there from the start, at 0, so rate() works before the first run.
   for (const char* status : {"success", "error", "timeout", "memory_exceeded"}) {
     INFO(status);

@@ -1,6 +1,8 @@
 #include "support/pool_probe.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,10 +12,22 @@
 namespace pyrunner::testing {
 namespace {
 
+// A /proc file whole, or what could be read of it: a process that exits while it is read makes
+// read() fail with ESRCH (which std::ifstream turns into an exception).
+std::string read_proc(const std::string& path) {
+  std::string text;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return text;
+}
+
 // Fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses).
 std::vector<std::string> stat_fields(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_proc("/proc/" + std::to_string(pid) + "/stat");
   auto close = text.rfind(')');
   if (close == std::string::npos) return {};
   std::istringstream rest(text.substr(close + 1));
@@ -25,7 +39,7 @@ std::vector<std::string> stat_fields(pid_t pid) {
 
 // Signals pending for `pid` (SigPnd | ShdPnd of /proc/<pid>/status), bit n-1 for signal n.
 unsigned long long pending_signals(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::istringstream in(read_proc("/proc/" + std::to_string(pid) + "/status"));
   std::string line;
   unsigned long long mask = 0;
   while (std::getline(in, line)) {
@@ -53,7 +67,7 @@ std::vector<pid_t> children_of(pid_t pid) {
   std::error_code ec;
   const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
   for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
-    std::ifstream in(task.path() / "children");
+    std::istringstream in(read_proc(task.path() / "children"));
     pid_t child;
     while (in >> child) children.push_back(child);
   }
