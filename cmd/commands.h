@@ -18,6 +18,7 @@ struct RunCommand {
   // Text, read by the validator with the same rules as the JSON fields (2.0 is 2, 2.5 is not).
   std::optional<std::string> timeout;
   std::optional<std::string> memory_limit;
+  std::vector<std::string> args;   // the program's sys.argv[1:]
   std::vector<std::string> files;  // SRC[:DEST]
   std::string output_dir;
   CLI::App* app = nullptr;

@@ -40,6 +40,7 @@ bool read_all(const std::string& path, std::string* out) {
 void RunCommand::add_to(CLI::App& parent) {
   app = parent.add_subcommand("run", "Run a script once in the sandbox and print one JSON result");
   app->add_option("script", script, "Python file to run, or - for code on stdin")->required();
+  app->add_option("args", args, "Arguments the program gets in sys.argv[1:] (after --)");
   app->add_option("--timeout", timeout, "Wall-clock limit in seconds (default from the config)");
   app->add_option("--memory-limit", memory_limit, "Memory limit in MB (default from the config)");
   app->add_option("--stdin", stdin_path, "File whose contents the program reads on stdin");
@@ -82,6 +83,7 @@ int RunCommand::execute() const {
     request.files.push_back(std::move(file));
   }
   request.whole_files = !output_dir.empty();
+  request.args = args;
   if (auto error = validator.check(request)) {
     return fail(exit_code::kInvalidInput, error->detail);
   }

@@ -46,9 +46,12 @@ size_t files_inline_total(const Config& config, const RunRequest& request) {
 // The request's metadata for the runner (runner.py, main): "" when it has nothing to say, so
 // that a plain run costs the runner no JSON parsing.
 std::string request_meta(const Config& config, const RunRequest& request) {
-  if (request.files.empty() && request.filename.empty() && !request.whole_files) return "";
+  if (request.files.empty() && request.filename.empty() && !request.whole_files &&
+      request.args.empty())
+    return "";
   nlohmann::json meta = nlohmann::json::object();
   if (!request.filename.empty()) meta["filename"] = request.filename;
+  if (!request.args.empty()) meta["args"] = request.args;
   if (!request.files.empty()) {
     auto& files = meta["files"] = nlohmann::json::array();
     for (const auto& f : request.files)

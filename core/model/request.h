@@ -18,8 +18,9 @@ struct RunRequest {
   int timeout_s = 30;
   int memory_mb = 512;
   std::vector<InputFile> files;
-  std::string filename;      // what tracebacks call the program; "" is main.py
-  bool whole_files = false;  // every file the run writes comes back whole (run --output-dir)
+  std::string filename;           // what tracebacks call the program; "" is main.py
+  std::vector<std::string> args;  // sys.argv[1:] (command-line arguments of the drop-in APIs)
+  bool whole_files = false;       // every file the run writes comes back whole (run --output-dir)
 };
 
 }  // namespace pyrunner

@@ -290,7 +290,7 @@ def _execute(code, request, data, module, shown, replace_files):
             outcome.exception = _exception_info(exc, None, filename)
             outcome.error = _last_line(exc)
             raise _Rejected(outcome.error)
-        sys.argv[0] = filename
+        sys.argv[:] = [filename] + [str(a) for a in request.get("args", ())]
         start = time.perf_counter()
         try:
             exec(body, module.__dict__)

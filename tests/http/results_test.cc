@@ -424,3 +424,13 @@ TEST_CASE("examples/client.py sends files and saves figures and files", "[serve]
   CHECK(std::filesystem::file_size(out + "/summary.csv") > 10);
   std::filesystem::remove_all(out);
 }
+
+TEST_CASE("`run SCRIPT -- ARGS` gives the program its sys.argv", "[cli][results]") {
+  TempFile script("import sys\nprint(sys.argv)\n", "argv.py");
+  auto config = config_file(kPolicyOff);
+  auto none = run_process({binary(), "run", "--config", config.path(), script.path()});
+  CHECK(json::parse(none.out)["stdout"] == "['argv.py']\n");
+  auto some = run_process(
+      {binary(), "run", "--config", config.path(), script.path(), "--", "a b", "--timeout", "é"});
+  CHECK(json::parse(some.out)["stdout"] == "['argv.py', 'a b', '--timeout', 'é']\n");
+}
