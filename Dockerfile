@@ -61,6 +61,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 COPY CMakeLists.txt Makefile ./
+COPY cmake/ cmake/
 COPY cmd/ cmd/
 COPY core/ core/
 COPY config/ config/

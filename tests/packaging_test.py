@@ -210,6 +210,15 @@ def check_dockerfile(lists):
                 dropped.append(s)
     check("Dockerfile: every path it COPYs exists in the repository", not missing, missing)
     check("Dockerfile: .dockerignore excludes none of the paths it COPYs", not dropped, dropped)
+    # The build stage runs CMake on CMakeLists.txt: every top-level directory it names
+    # (sources, cmake/ scripts) must be in the image, or the image build fails where make
+    # test passed.
+    copied = {os.path.normpath(s).split(os.sep)[0] for k, a in instrs if k in ("COPY", "ADD")
+              for s in [x for x in shlex.split(a) if not x.startswith("--")][:-1]}
+    named = set(re.findall(r"(?:\$\{(?:CMAKE|PROJECT)_SOURCE_DIR\}/|(?<![\w/${}.-]))([A-Za-z_][\w-]*)/",
+                           read("CMakeLists.txt")))
+    unbuilt = sorted(d for d in named if os.path.isdir(os.path.join(ROOT, d)) and d not in copied)
+    check("Dockerfile: COPYs every top-level directory CMakeLists.txt names", not unbuilt, unbuilt)
     check("Dockerfile: runtime stage copies /src/build/pyrunner to /usr/local/bin/pyrunner",
           any(c[-2:] == ["/src/build/pyrunner", "/usr/local/bin/pyrunner"] for c in copies), copies)
     check("Dockerfile: copies config/pyrunner.yaml to /etc/pyrunner/pyrunner.yaml",
