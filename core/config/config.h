@@ -28,10 +28,20 @@ struct LimitsConfig {
 struct PythonConfig {
   std::string interpreter = "/usr/bin/python3";
   std::vector<std::string> module_paths;
-  std::vector<std::string> preload = {"numpy",      "pandas",           "sympy", "scipy", "sklearn",
-                                      "matplotlib", "matplotlib.pyplot"};
+  std::vector<std::string> preload = {
+      // the stack
+      "numpy", "pandas", "sympy", "scipy", "sklearn", "matplotlib", "matplotlib.pyplot",
+      // libraries that save >= 50 ms per run that imports them and add almost no mappings to
+      // the zygote (README, "Libraries": bench/preload.py's measurements)
+      "seaborn", "networkx", "plotly.express", "xarray", "sqlalchemy"};
   std::vector<std::string> figure_formats = {"png"};  // png, svg, jpeg, pdf
   int figure_dpi = 100;                               // 6.4x4.8 in figures are 640x480 px
+  // Import names whose versions GET / reports, besides the preload modules.
+  std::vector<std::string> report_libraries = {
+      "numpy",   "pandas",      "sympy",    "scipy",    "sklearn", "matplotlib",
+      "seaborn", "statsmodels", "networkx", "openpyxl", "xlrd",    "plotly",
+      "bs4",     "lxml",        "PIL",      "skimage",  "xarray",  "tabulate",
+      "tqdm",    "sqlalchemy",  "requests", "pytz"};
 };
 
 struct SandboxConfig {

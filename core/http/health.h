@@ -11,12 +11,15 @@ namespace pyrunner {
 
 struct LibraryReport {
   std::string python_version;
-  std::map<std::string, std::string> versions;  // import name -> version, for the preload list
-  std::string error;                            // why the probe failed, if it did
+  // top-level import name -> version, for python.report_libraries and the preload modules
+  std::map<std::string, std::string> versions;
+  std::string error;  // why the probe failed, or which of those names are not installed
 };
 
 /// Asks the configured interpreter itself (a short clean exec, no imports of the modules:
-/// importlib.metadata only) which versions it has of the preload modules.
+/// importlib.metadata only) which versions it has of python.report_libraries and of the
+/// python.preload modules (their top-level packages). A module installed without package
+/// metadata (a directory on python.module_paths) is neither listed nor called missing.
 LibraryReport probe_libraries(const Config& config);
 
 }  // namespace pyrunner

@@ -35,6 +35,7 @@ python:
   preload: [numpy, json]
   figure_formats: [svg, png]
   figure_dpi: 72
+  report_libraries: [tqdm]
 sandbox:
   tmp_size_mb: 12
   workdir_size_mb: 13
@@ -120,6 +121,7 @@ TEST_CASE("the documented default config equals the built-in defaults", "[config
   CHECK(c.python.interpreter == defaults.python.interpreter);
   CHECK(c.python.module_paths == defaults.python.module_paths);
   CHECK(c.python.preload == defaults.python.preload);
+  CHECK(c.python.report_libraries == defaults.python.report_libraries);
   CHECK(c.sandbox.tmp_size_mb == defaults.sandbox.tmp_size_mb);
   CHECK(c.sandbox.pids_max == defaults.sandbox.pids_max);
   CHECK(c.sandbox.cpu_cores == defaults.sandbox.cpu_cores);
@@ -175,6 +177,7 @@ TEST_CASE("every key is read into its own field", "[config]") {
   CHECK(c.python.preload == Strings{"numpy", "json"});
   CHECK(c.python.figure_formats == Strings{"svg", "png"});
   CHECK(c.python.figure_dpi == 72);
+  CHECK(c.python.report_libraries == Strings{"tqdm"});
   CHECK(c.sandbox.tmp_size_mb == 12);
   CHECK(c.sandbox.workdir_size_mb == 13);
   CHECK(c.sandbox.pids_max == 9);
