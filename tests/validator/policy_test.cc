@@ -79,3 +79,47 @@ TEST_CASE("with several violations the policy reports the first line", "[validat
   CHECK(verdicts[0] == "Use of 'exec' is not allowed (line 2)");
   CHECK(verdicts[1] == "Import of 'os' is not allowed (line 1)");
 }
+
+TEST_CASE("the default lists: everyday modules in, the host, processes and network out",
+          "[validator]") {
+  // What ordinary scientific and teaching code imports (issue: locale was refused).
+  const std::vector<std::string> allowed = {
+      "import locale, string, textwrap, decimal, fractions, csv, enum, abc, warnings",
+      "import zoneinfo, hashlib, base64, struct, uuid, contextlib, numbers, statistics",
+      "import pathlib, tempfile, shutil, glob, zipfile, gzip, sqlite3, logging, unittest",
+      "import sys\nn = int(sys.stdin.readline())\nsys.setrecursionlimit(10000)",
+      "import seaborn, statsmodels.api, networkx, openpyxl, xlrd, plotly.express, bs4",
+      "import lxml.etree, PIL.Image, skimage, xarray, tabulate, tqdm, sqlalchemy, pytz",
+      "from mpl_toolkits.mplot3d import Axes3D\nfrom dateutil import parser",
+  };
+  for (const auto& v : check(allowed)) CHECK(v.is_null());
+  // The original design's refusals: they reach the host, start processes or threads, use the
+  // network (there is none), or reach into the interpreter (an import or code by another name).
+  const std::vector<std::string> refused = {"os",
+                                            "subprocess",
+                                            "socket",
+                                            "ssl",
+                                            "http.client",
+                                            "urllib.request",
+                                            "requests",
+                                            "ctypes",
+                                            "multiprocessing",
+                                            "threading",
+                                            "concurrent.futures",
+                                            "signal",
+                                            "importlib",
+                                            "builtins",
+                                            "pickle",
+                                            "marshal",
+                                            "inspect",
+                                            "pty",
+                                            "platform",
+                                            "asyncio"};
+  std::vector<std::string> programs;
+  for (const auto& m : refused) programs.push_back("import " + m);
+  auto verdicts = check(programs);
+  for (size_t i = 0; i < refused.size(); ++i) {
+    INFO(refused[i]);
+    CHECK(verdicts[i] == "Import of '" + refused[i] + "' is not allowed (line 1)");
+  }
+}
