@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   serve.add_to(app);
   test.add_to(app);
   zygote.add_to(app);
+  zygote.app->group("");  // internal (started by serve): not listed in --help
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

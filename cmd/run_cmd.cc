@@ -41,8 +41,10 @@ void RunCommand::add_to(CLI::App& parent) {
   app = parent.add_subcommand("run", "Run a script once in the sandbox and print one JSON result");
   app->add_option("script", script, "Python file to run, or - for code on stdin")->required();
   app->add_option("args", args, "Arguments the program gets in sys.argv[1:] (after --)");
-  app->add_option("--timeout", timeout, "Wall-clock limit in seconds (default from the config)");
-  app->add_option("--memory-limit", memory_limit, "Memory limit in MB (default from the config)");
+  app->add_option("--timeout", timeout, "Wall-clock limit in seconds (default from the config)")
+      ->type_name("INT");
+  app->add_option("--memory-limit", memory_limit, "Memory limit in MB (default from the config)")
+      ->type_name("INT");
   app->add_option("--stdin", stdin_path, "File whose contents the program reads on stdin");
   app->add_option("--file", files,
                   "Copy a host file into the working directory as DEST (default: its name); "

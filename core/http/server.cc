@@ -29,6 +29,7 @@
 #include "core/pool/pool.h"
 #include "core/sandbox/host.h"
 #include "core/sandbox/namespaces.h"
+#include "core/util/fd.h"
 #include "core/validator/validator.h"
 #include "version.h"
 
@@ -324,6 +325,28 @@ void raise_fd_limit() {
   }
 }
 
+// Whether `host:port` can be bound, asked before the sandbox and the zygote are set up (seconds
+// of work a busy port would waste). The probe socket is closed again; httplib binds its own.
+Status check_listen_address(const std::string& host, int port) {
+  const std::string where = host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    return Status::Error("cannot listen on " + where + ": getaddrinfo: " + gai_strerror(rc));
+  UniqueFd fd(::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol));
+  int one = 1;  // as the server's own socket: a port left in TIME_WAIT is free
+  int err = 0;
+  if (!fd.valid() || setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::bind(fd.get(), found->ai_addr, found->ai_addrlen) != 0)
+    err = errno;
+  freeaddrinfo(found);
+  if (err == 0) return Status::Ok();
+  return Status::Sys("cannot listen on " + where + ": bind", err);
+}
+
 }  // namespace
 
 int serve_forever(const Config& config) {
@@ -337,6 +360,12 @@ int serve_forever(const Config& config) {
   signal(SIGPIPE, SIG_IGN);
   setup_logging();
   raise_fd_limit();
+  if (config.server.port != 0) {
+    if (auto s = check_listen_address(config.server.host, config.server.port); !s.ok()) {
+      spdlog::critical("{}", s.message());
+      return exit_code::kCannotListen;
+    }
+  }
 
   auto host = sandbox::prepare_host(config);
   if (!host.ok()) {
@@ -414,7 +443,7 @@ int serve_forever(const Config& config) {
   if (port <= 0) {
     spdlog::critical("cannot listen on {}:{}", config.server.host, config.server.port);
     pool.stop();
-    return exit_code::kUnavailable;
+    return exit_code::kCannotListen;
   }
   if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   local_port = port;
