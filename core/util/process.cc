@@ -55,8 +55,10 @@ Result<pid_t> spawn_clean(const std::string& path, const std::vector<std::string
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   if (quiet) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   // Nothing of our signal state either: the server blocks SIGTERM and SIGINT in every thread
-  // (it takes them with sigwait), and a blocked mask survives exec. A zygote with SIGINT
-  // blocked could never interrupt a session's run, nor a run catch its own signals.
+  // (it takes them with sigwait) and ignores SIGPIPE, and a blocked mask and ignored
+  // dispositions survive exec. A zygote with SIGINT blocked could never interrupt a session's
+  // run, nor a run catch its own signals; with SIGTERM blocked, a run's Popen.terminate() and
+  // multiprocessing's Pool could not stop their children (make compat found it).
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;

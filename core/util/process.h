@@ -27,8 +27,9 @@ Result<ExitStatus> wait_pidfd(int pidfd);
 void kill_and_reap(int pidfd);
 
 /// posix_spawn()s `path` with exactly `args` and `env` (a clean exec: nothing of our own
-/// environment), stdin on /dev/null, each {from, to} of `fds` dup2'd to `to`, and stderr on
-/// /dev/null if `quiet` (else shared with ours).
+/// environment, no blocked signals, every signal at its default), stdin on /dev/null, each
+/// {from, to} of `fds` dup2'd to `to`, and stderr on /dev/null if `quiet` (else shared with
+/// ours).
 Result<pid_t> spawn_clean(const std::string& path, const std::vector<std::string>& args,
                           const std::vector<std::string>& env,
                           const std::vector<std::pair<int, int>>& fds, bool quiet);
