@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 PORT ?= 8000
 APT_PACKAGES = $(shell grep -hv '^\s*\#' deps/build-packages.txt deps/runtime-packages.txt)
 
-.PHONY: deps build test unit security packaging serve bench format format-check clean \
+.PHONY: deps build test compat unit security packaging serve bench format format-check clean \
 	test-cgroup2 test-docker
 
 deps:  ## install every dependency from Debian's packages
@@ -24,6 +24,12 @@ test: build format-check
 	/usr/bin/python3 -m unittest discover -s tests/runner -t tests/runner
 	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
 	/usr/bin/python3 tests/packaging_test.py --strict
+	unshare --pid --fork --mount-proc /usr/bin/python3 tests/compat/compat.py --fast --binary $(BUILD_DIR)/pyrunner
+
+# Debian's own upstream test modules of the stack, natively and inside runs (run and pool):
+# every test that passes natively and not in a run is listed (tests/compat/compat.py).
+compat: build  ## the compatibility harness, a few minutes (make test runs its fast subset)
+	unshare --pid --fork --mount-proc /usr/bin/python3 tests/compat/compat.py --binary $(BUILD_DIR)/pyrunner
 
 # Installs what a test target needs on the host: the packages of the list file $(1).
 host_packages = @if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

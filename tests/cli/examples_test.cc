@@ -25,3 +25,14 @@ TEST_CASE("examples/my.yaml is a valid config that switches the policy off", "[c
   CHECK(hello.exit_code == 0);
   CHECK(nlohmann::json::parse(hello.out)["stdout"] == "hello from the sandbox\nnumpy says 10\n");
 }
+
+TEST_CASE("examples/where.py shows the run's home, UTF-8 and the file it wrote", "[cli]") {
+  auto p = run_process({binary(), "run", "--config", source_path("examples/my.yaml"),
+                        source_path("examples/where.py")});
+  CHECK(p.exit_code == 0);
+  auto result = nlohmann::json::parse(p.out);
+  CHECK(result["stdout"] ==
+        "uid 65534 cwd /home/user HOME /home/user\ncpus 1 encoding utf-8\nπ ≈ 3.14159\n");
+  REQUIRE(result["files"].size() == 1);
+  CHECK(result["files"][0]["path"] == "notes.txt");
+}
