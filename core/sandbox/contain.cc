@@ -81,7 +81,7 @@ bool contain(const SandboxPlan& plan, StepError* err) {
          (prebuilt ? mount_run_filesystems(plan, err) : build_root(plan, err)) &&
          set_hostname(plan, err) && apply_rlimits(plan, err) &&
          // ---- privileges drop here: from now on an unprivileged uid with no capabilities ----
-         drop_privileges(plan, err) &&
+         drop_privileges(plan, err) && enter_workdir(err) &&
          die_with_parent(err) &&  // after the uid change, which clears the death signal
          install_seccomp(plan.seccomp_filter, err);  // last: the filter holds from here on
 }

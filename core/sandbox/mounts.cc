@@ -72,23 +72,26 @@ bool seed_file(const char* source, const char* target, uid_t uid, gid_t gid, Ste
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s", target);
   *strrchr(dir, '/') = '\0';
-  if (chown(dir, uid, gid) != 0) return fail(err, kStep, "chown(\"%s\")", dir);
+  // The file is written before its directory becomes the run's user's: root without
+  // CAP_DAC_OVERRIDE (a container's) may not create files in a directory it does not own.
   int in = open(source, O_RDONLY | O_CLOEXEC);
-  if (in < 0) return true;  // the cache is an optimisation: a run without it is only slower
-  int out = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out < 0) {
+  if (in >= 0) {  // the cache is an optimisation: a run without it is only slower
+    int out = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+      close(in);
+      return fail(err, kStep, "open(\"%s\", O_CREAT)", target);
+    }
+    char buf[16384];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0) {
+      if (write(out, buf, static_cast<size_t>(n)) != n) break;
+    }
     close(in);
-    return fail(err, kStep, "open(\"%s\", O_CREAT)", target);
+    bool ok = fchown(out, uid, gid) == 0;
+    close(out);
+    if (!ok) return fail(err, kStep, "fchown(\"%s\")", target);
   }
-  char buf[16384];
-  ssize_t n;
-  while ((n = read(in, buf, sizeof buf)) > 0) {
-    if (write(out, buf, static_cast<size_t>(n)) != n) break;
-  }
-  close(in);
-  bool ok = fchown(out, uid, gid) == 0;
-  close(out);
-  if (!ok) return fail(err, kStep, "fchown(\"%s\")", target);
+  if (chown(dir, uid, gid) != 0) return fail(err, kStep, "chown(\"%s\")", dir);
   return true;
 }
 
@@ -184,17 +187,10 @@ bool enter_root(const SandboxPlan& plan, StepError* err) {
   return true;
 }
 
-// The run starts in its working directory, as a script starts next to itself.
-bool enter_workdir(StepError* err) {
-  if (chdir(kWorkdir) != 0) return fail(err, kStep, "chdir(\"%s\")", kWorkdir);
-  return true;
-}
-
 }  // namespace
 
 bool build_root(const SandboxPlan& plan, StepError* err) {
-  return build_static(plan, err) && mount_per_run(plan, 0, err) && enter_root(plan, err) &&
-         enter_workdir(err);
+  return build_static(plan, err) && mount_per_run(plan, 0, err) && enter_root(plan, err);
 }
 
 bool build_root_template(const SandboxPlan& plan, StepError* err) {
@@ -202,7 +198,13 @@ bool build_root_template(const SandboxPlan& plan, StepError* err) {
 }
 
 bool mount_run_filesystems(const SandboxPlan& plan, StepError* err) {
-  return mount_per_run(plan, plan.root.size(), err) && enter_workdir(err);
+  return mount_per_run(plan, plan.root.size(), err);
+}
+
+// The run starts in its working directory, as a script starts next to itself.
+bool enter_workdir(StepError* err) {
+  if (chdir(kWorkdir) != 0) return fail(err, kStep, "chdir(\"%s\")", kWorkdir);
+  return true;
 }
 
 }  // namespace pyrunner::sandbox

@@ -21,7 +21,11 @@ bool build_root(const SandboxPlan& plan, StepError* err);
 bool build_root_template(const SandboxPlan& plan, StepError* err);
 
 /// Child of a zygote that built the template, in its copy of it: fresh /tmp, working
-/// directory and /proc; then into the working directory.
+/// directory and /proc.
 bool mount_run_filesystems(const SandboxPlan& plan, StepError* err);
+
+/// Into the working directory, as the run's user: it is the user's (mode 0700), and root
+/// without CAP_DAC_OVERRIDE (a container's) may not enter it.
+bool enter_workdir(StepError* err);
 
 }  // namespace pyrunner::sandbox
