@@ -18,7 +18,8 @@ bool background_scheduling_available();
 
 /// Puts thread or process `id` (0: the calling thread) in the background, if available.
 void to_background(pid_t id);
-/// Gives process `pid` normal priority again (a pre-forked child that is given a request).
+/// Gives process `pid` (0: the calling thread) normal priority again (a pre-forked child that
+/// is given a request; the pool's thread while it starts a zygote).
 void to_foreground(pid_t pid);
 
 }  // namespace pyrunner

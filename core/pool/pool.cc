@@ -80,8 +80,14 @@ bool WarmPool::start_zygote() {
       mode = mode_;
     }
     ZygoteStartFailure failure;
+    // The zygote inherits this thread's policy through fork and exec. Its start-up (the
+    // preload: seconds of CPU) must not starve behind other work on a busy host, where the
+    // start-up timer would take it for hung: it starts with normal priority and puts itself
+    // in the background once it is ready.
+    to_foreground(0);
     auto started = Zygote::start(
         {config_path_, mode, sandbox::matplotlib_cache_dir(config_.sandbox), fault_}, &failure);
+    to_background(0);
     std::lock_guard<std::mutex> lock(mutex_);
     if (started.ok()) {
       started_once_ = true;

@@ -104,7 +104,8 @@ std::string signal_text(int sig) {
 
 // The zygote's side of its start-up: each step is announced to the server before it is taken,
 // so that the server can name it if the zygote dies in it (a crash cannot report itself). A
-// fault injected for tests (ZygoteArgs::fault) is applied here, on entering its step.
+// fault injected for tests (ZygoteArgs::fault, "STEP:crash", "STEP:fail" or "STEP:hang") is
+// applied here, on entering its step.
 class StartUp {
  public:
   StartUp(int channel, const std::string& fault) : channel_(channel) {
@@ -126,6 +127,8 @@ class StartUp {
       signal(SIGILL, SIG_DFL);
       raise(SIGILL);
     }
+    if (fault_kind_ == "hang")
+      while (true) pause();  // as a preload stuck on a lock or starved of CPU would
     return fault_kind_ != "fail";
   }
 

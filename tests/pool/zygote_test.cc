@@ -5,12 +5,18 @@
 
 #include "core/pool/zygote.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/harness.h"
 #include "support/processes.h"
@@ -164,4 +170,74 @@ TEST_CASE("a killed zygote is replaced within a few of its start-up times and le
   CHECK(s.terminate() == 0);
   CHECK(remaining_run_cgroups(prefixes) == std::vector<std::string>{});
   CHECK(stray_processes().empty());
+}
+
+namespace {
+
+// The scheduling policy of `pid` (field 41 of /proc/<pid>/stat), or -1 if it has gone.
+int scheduling_policy(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto end_of_name = stat.rfind(')');
+  if (end_of_name == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(end_of_name + 2));  // from field 3, the state
+  std::string field;
+  for (int i = 3; i <= 41 && fields >> field; ++i) {
+  }
+  return fields ? std::stoi(field) : -1;
+}
+
+// The processes whose command line starts with "pyrunner zygote" and that descend from `root`.
+std::vector<pid_t> zygotes_under(pid_t root) {
+  std::vector<pid_t> found;
+  std::set<pid_t> tree = {root};
+  bool grew = true;
+  while (grew) {  // /proc lists parents before children only usually: walk until it is stable
+    grew = false;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = std::stoi(name);
+      if (tree.count(pid)) continue;
+      std::ifstream status(entry.path() / "status");
+      std::string line;
+      pid_t parent = -1;
+      while (std::getline(status, line))
+        if (line.rfind("PPid:", 0) == 0) parent = std::stoi(line.substr(5));
+      if (!tree.count(parent)) continue;
+      tree.insert(pid);
+      grew = true;
+      if (command_line(pid).rfind("pyrunner zygote ", 0) == 0) found.push_back(pid);
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("a zygote starts up with normal priority, however busy the host",
+          "[serve][pool][zygote]") {
+  // The pool's thread works in the background (SCHED_IDLE, scheduling.h), and a process
+  // inherits the policy: a zygote preloading as SCHED_IDLE got no CPU on a busy host and was
+  // killed as hung after 120 s. Here its preload stops (the fault) so that it can be looked at.
+  TestServer s("", {fault_env("preload:hang")}, /*wait=*/false);
+  std::vector<pid_t> zygotes;
+  REQUIRE(eventually(
+      [&] {
+        zygotes = zygotes_under(s.pid());
+        for (pid_t z : zygotes) {  // the one that stopped in its preload: in pause(2)
+          std::ifstream syscall("/proc/" + std::to_string(z) + "/syscall");
+          std::string number;
+          if (syscall >> number && number == std::to_string(SYS_pause)) return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(120)));
+  for (pid_t z : zygotes) {
+    INFO("zygote " << z << ": " << command_line(z));
+    CHECK(scheduling_policy(z) == SCHED_OTHER);
+  }
+  // serve takes SIGTERM once it listens, which this one never will; the zygote goes with it
+  // (PR_SET_PDEATHSIG).
+  kill(s.pid(), SIGKILL);
 }

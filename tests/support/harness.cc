@@ -159,7 +159,8 @@ nlohmann::json HttpResponse::json() const {
   return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 
-TestServer::TestServer(const std::string& config_yaml, const std::vector<std::string>& env) {
+TestServer::TestServer(const std::string& config_yaml, const std::vector<std::string>& env,
+                       bool wait) {
   std::vector<std::string> args = {binary(), "serve", "--port", "0"};
   if (!config_yaml.empty()) {
     config_ = std::make_unique<TempFile>(config_yaml, "pyrunner.yaml");
@@ -181,7 +182,10 @@ TestServer::TestServer(const std::string& config_yaml, const std::vector<std::st
       log_.append(buf, static_cast<size_t>(n));
     }
   });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  if (!wait) return;
+  // A guard against a hang, not a timing check: on a busy host the zygote's start-up alone may
+  // take its whole start-up timeout (120 s) before the server falls back and listens.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
   while (std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -199,10 +203,14 @@ TestServer::TestServer(const std::string& config_yaml, const std::vector<std::st
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  throw std::runtime_error("server did not start: " + log());
+  const std::string failure = "server did not start: " + log();
+  stop();  // the destructor does not run when the constructor throws
+  throw std::runtime_error(failure);
 }
 
-TestServer::~TestServer() {
+TestServer::~TestServer() { stop(); }
+
+void TestServer::stop() {
   // Gracefully, so that the server removes its cgroups; SIGKILL only if it does not stop.
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
@@ -215,8 +223,10 @@ TestServer::~TestServer() {
       waitpid(pid_, nullptr, 0);
     }
   }
+  pid_ = -1;
   if (reader_.joinable()) reader_.join();
   if (stderr_fd_ >= 0) close(stderr_fd_);
+  stderr_fd_ = -1;
 }
 
 int TestServer::terminate() {

@@ -69,8 +69,10 @@ struct HttpResponse {
 /// `pyrunner serve --port 0` with optional config; waits for "listening on", knows the port.
 class TestServer {
  public:
-  explicit TestServer(const std::string& config_yaml = "",
-                      const std::vector<std::string>& env = {});
+  /// Starts `pyrunner serve` and waits until it listens (or throws, the server stopped),
+  /// unless `wait` is false: then the server may still be starting when this returns.
+  explicit TestServer(const std::string& config_yaml = "", const std::vector<std::string>& env = {},
+                      bool wait = true);
   ~TestServer();
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
@@ -92,6 +94,8 @@ class TestServer {
   std::string log() const;
 
  private:
+  void stop();
+
   std::unique_ptr<TempFile> config_;
   pid_t pid_ = -1;
   int port_ = 0;
