@@ -4,6 +4,7 @@
 
 #include "core/grading/openapi.h"
 #include "core/model/result.h"
+#include "core/sessions/openapi.h"
 #include "version.h"
 
 namespace pyrunner {
@@ -122,6 +123,7 @@ std::string openapi_document(const Config& config) {
          {{"description", "Prometheus text format"},
           {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}}}};
   grading::add_openapi(doc, config);
+  sessions::add_openapi(doc, config);
   return doc.dump(2);
 }
 

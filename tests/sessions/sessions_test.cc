@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "support/harness.h"
+#include "support/openapi_producers.h"
 #include "support/processes.h"
 
 namespace {
@@ -256,3 +257,110 @@ TEST_CASE("limits: max_sessions, idle expiry, lifetime, SIGTERM free everything"
   CHECK(remaining_run_cgroups(prefixes).empty());
   CHECK(stray_processes().empty());
 }
+
+// How the OpenAPI test (tests/http/serve_test.cc) makes the sessions routes give each status.
+namespace {
+
+// A session of `s` that ended: DELETE answered, its tombstone answers 410.
+std::string ended(const TestServer& s) {
+  const std::string id = create(s);
+  REQUIRE(s.del("/sessions/" + id).status == 204);
+  return id;
+}
+
+// Calls `ask` with a fresh session's id, then ends the session.
+HttpResponse in_session(const TestServer& s,
+                        const std::function<HttpResponse(const std::string&)>& ask,
+                        json body = json::object()) {
+  const std::string id = create(s, std::move(body));
+  auto answer = ask(id);
+  s.del("/sessions/" + id);
+  return answer;
+}
+
+const std::string kNoSuch = "/sessions/nosuch-00000000000000000000000000000000";
+const json kOneFile = {{"files", json::array({{{"path", "a.txt"}, {"content", "a"}}})}};
+
+const RegisterProducers kProducers({
+    {"POST /sessions 201",
+     [](const TestServer& s) {
+       auto r = s.post("/sessions", "{}");
+       if (r.status == 201) s.del("/sessions/" + r.json()["id"].get<std::string>());
+       return r;
+     }},
+    {"POST /sessions 400", [](const TestServer& s) { return s.post("/sessions", "{"); }},
+    {"POST /sessions 422",
+     [](const TestServer& s) { return s.post("/sessions", R"({"memory_limit": 1})"); }},
+    {"POST /sessions 429",
+     [](const TestServer&) {
+       TestServer full(std::string(kPolicyOff) + "sessions:\n  max_sessions: 0\n");
+       return full.post("/sessions", "{}");
+     }},
+    {"GET /sessions 200", [](const TestServer& s) { return s.get("/sessions"); }},
+    {"GET /sessions/{id} 200",
+     [](const TestServer& s) {
+       return in_session(s, [&](const std::string& id) { return s.get("/sessions/" + id); });
+     }},
+    {"GET /sessions/{id} 404", [](const TestServer& s) { return s.get(kNoSuch); }},
+    {"GET /sessions/{id} 410", [](const TestServer& s) { return s.get("/sessions/" + ended(s)); }},
+    {"DELETE /sessions/{id} 204",
+     [](const TestServer& s) { return s.del("/sessions/" + create(s)); }},
+    {"DELETE /sessions/{id} 404", [](const TestServer& s) { return s.del(kNoSuch); }},
+    {"DELETE /sessions/{id} 410",
+     [](const TestServer& s) { return s.del("/sessions/" + ended(s)); }},
+    {"POST /sessions/{id}/run 200",
+     [](const TestServer& s) {
+       return in_session(s, [&](const std::string& id) { return run_in(s, id, "print(1)"); });
+     }},
+    {"POST /sessions/{id}/run 400",
+     [](const TestServer& s) {
+       return in_session(
+           s, [&](const std::string& id) { return s.post("/sessions/" + id + "/run", "{"); });
+     }},
+    {"POST /sessions/{id}/run 404",
+     [](const TestServer& s) { return s.post(kNoSuch + "/run", R"({"code": "1"})"); }},
+    {"POST /sessions/{id}/run 409",
+     [](const TestServer& s) {
+       return in_session(s, [&](const std::string& id) {
+         auto slow = std::async(std::launch::async,
+                                [&] { return run_in(s, id, "import time\ntime.sleep(2)"); });
+         REQUIRE(
+             eventually([&] { return s.get("/sessions/" + id).json()["status"] == "busy"; }, 10s));
+         auto busy = run_in(s, id, "1");
+         slow.get();
+         return busy;
+       });
+     }},
+    {"POST /sessions/{id}/run 410", [](const TestServer& s) { return run_in(s, ended(s), "1"); }},
+    {"POST /sessions/{id}/run 422",
+     [](const TestServer& s) {
+       return in_session(s, [&](const std::string& id) { return run_in(s, id, "   "); });
+     }},
+    {"GET /sessions/{id}/files 200",
+     [](const TestServer& s) {
+       return in_session(
+           s, [&](const std::string& id) { return s.get("/sessions/" + id + "/files"); }, kOneFile);
+     }},
+    {"GET /sessions/{id}/files 404", [](const TestServer& s) { return s.get(kNoSuch + "/files"); }},
+    {"GET /sessions/{id}/files 410",
+     [](const TestServer& s) { return s.get("/sessions/" + ended(s) + "/files"); }},
+    {"GET /sessions/{id}/files/{path} 200",
+     [](const TestServer& s) {
+       return in_session(
+           s, [&](const std::string& id) { return s.get("/sessions/" + id + "/files/a.txt"); },
+           kOneFile);
+     }},
+    {"GET /sessions/{id}/files/{path} 404",
+     [](const TestServer& s) { return s.get(kNoSuch + "/files/a.txt"); }},
+    {"GET /sessions/{id}/files/{path} 410",
+     [](const TestServer& s) { return s.get("/sessions/" + ended(s) + "/files/a.txt"); }},
+    {"GET /sessions/{id}/files/{path} 422",
+     [](const TestServer& s) {
+       return in_session(s, [&](const std::string& id) {
+         run_in(s, id, "import os\nos.mkdir('sub')");
+         return s.get("/sessions/" + id + "/files/sub");
+       });
+     }},
+});
+
+}  // namespace
