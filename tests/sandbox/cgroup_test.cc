@@ -273,7 +273,9 @@ TEST_CASE("a finished run's cgroup is reused where it can be reset and removed e
   CHECK((second_dir == first_dir) == reusable);
   // Only its own run: neither the first run's OOM kill nor its peak.
   CHECK_FALSE(second.value()->oom_killed());
-  CHECK(second.value()->peak_bytes() >= 4 * kMiB);
+  // Its own 4 MiB, give or take the few pages of them charged before it joined the cgroup
+  // (seen: 4161536 bytes on a busy host).
+  CHECK(second.value()->peak_bytes() >= 3 * kMiB);
   CHECK(second.value()->peak_bytes() < 16 * kMiB);
 }
 
