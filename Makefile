@@ -3,10 +3,11 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PORT ?= 8000
-APT_PACKAGES = $(shell grep -hv '^\s*\#' deps/build-packages.txt deps/runtime-packages.txt)
+APT_PACKAGES = $(shell grep -hv '^\s*\#' deps/build-packages.txt deps/runtime-packages.txt \
+	deps/test-packages.txt)
 
 .PHONY: deps build test compat unit security packaging serve bench format format-check clean \
-	test-cgroup2 test-docker
+	test-cgroup2 test-docker test-nginx
 
 deps:  ## install every dependency from Debian's packages
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -25,11 +26,21 @@ test: build format-check
 	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
 	/usr/bin/python3 tests/packaging_test.py --strict
 	unshare --pid --fork --mount-proc /usr/bin/python3 tests/compat/compat.py --fast --binary $(BUILD_DIR)/pyrunner
+	$(NGINX_TEST)
 
 # Debian's own upstream test modules of the stack, natively and inside runs (run and pool):
 # every test that passes natively and not in a run is listed (tests/compat/compat.py).
 compat: build  ## the compatibility harness, a few minutes (make test runs its fast subset)
 	unshare --pid --fork --mount-proc /usr/bin/python3 tests/compat/compat.py --binary $(BUILD_DIR)/pyrunner
+
+# Two replicas behind Debian's nginx with deploy/nginx/pyrunner.conf, on 127.0.0.1: sessions
+# routed by the replica in their ids, one-off runs round-robin, a stopped replica's sessions
+# (tests/deploy/replicas_test.py, about 20 s; make test runs it). In a throwaway PID namespace,
+# so nothing it started can outlive it.
+NGINX_TEST = unshare --pid --fork --mount-proc /usr/bin/python3 tests/deploy/replicas_test.py \
+	--binary $(BUILD_DIR)/pyrunner
+test-nginx: build
+	$(NGINX_TEST)
 
 # Installs what a test target needs on the host: the packages of the list file $(1).
 host_packages = @if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
