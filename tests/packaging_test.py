@@ -26,7 +26,14 @@ PORT = 8000
 HEALTH_URL = "http://127.0.0.1:8000/"
 # The capabilities every deployment adds after dropping ALL (deploy/README.md says why).
 CAPS = {"SYS_ADMIN", "SETUID", "SETGID", "SETPCAP", "KILL", "SYS_NICE"}
-K8S_MANIFESTS = ["configmap.yaml", "networkpolicy.yaml", "deployment.yaml", "service.yaml", "hpa.yaml"]
+K8S_MANIFESTS = ["configmap.yaml", "networkpolicy.yaml", "service-replicas.yaml", "statefulset.yaml",
+                 "service.yaml", "hpa.yaml", "router-configmap.yaml", "router-networkpolicy.yaml",
+                 "router-deployment.yaml", "router-service.yaml"]
+NGINX_DIR = os.path.join(ROOT, "deploy", "nginx")
+# The namespace the shipped upstreams-kubernetes.conf names in its DNS names (README: step 3).
+K8S_NAMESPACE = "pyrunner"
+# The router's nginx listens here (router-deployment.yaml, its server.conf).
+ROUTER_PORT = 8080
 
 results = {"passed": 0, "failed": 0, "skipped": []}
 STRICT = "--strict" in sys.argv[1:]
@@ -82,7 +89,7 @@ def package_list(rel):
 
 def check_deps():
     lists = {}
-    for rel in ("deps/build-packages.txt", "deps/runtime-packages.txt"):
+    for rel in ("deps/build-packages.txt", "deps/runtime-packages.txt", "deps/test-packages.txt"):
         if not check(rel + " exists", os.path.isfile(os.path.join(ROOT, rel))):
             continue
         names = package_list(rel)
@@ -91,16 +98,20 @@ def check_deps():
         bad = [n for n in names if not PKG_RE.match(n)]
         check(rel + ": one Debian package name per line, whole-line comments only", names and not bad, bad)
         lists[rel] = names
-    if len(lists) == 2:
-        build, runtime = lists.values()
-        both = sorted(set(build) & set(runtime))
-        check("deps: no package listed twice", not both and len(set(build)) == len(build)
-              and len(set(runtime)) == len(runtime), both)
+    if len(lists) == 3:
+        build, runtime, tests = lists.values()
+        both = sorted((set(build) & set(runtime)) | (set(tests) & (set(build) | set(runtime))))
+        check("deps: no package listed twice", not both and all(len(set(x)) == len(x) for x in (build, runtime, tests)),
+              both)
         want_runtime = {"python3", "python3-numpy", "python3-sympy", "python3-pandas",
                         "python3-matplotlib", "python3-scipy", "python3-sklearn", "libpython3.11"}
         check("deps: runtime list has the interpreter and the scientific stack",
               want_runtime <= set(runtime), sorted(want_runtime - set(runtime)))
         check("deps: build list has python3-yaml (this test parses YAML with it)", "python3-yaml" in build)
+        check("deps: test list has nginx (tests/deploy/replicas_test.py)", "nginx" in tests)
+    makefile = read("Makefile")
+    check("Makefile: make deps installs deps/test-packages.txt too",
+          re.search(r"^APT_PACKAGES = [^\n]*(?:\\\n[^\n]*)*deps/test-packages\.txt", makefile, re.M))
     return lists
 
 
@@ -362,7 +373,7 @@ def check_kubernetes():
           sorted(res) == sorted(K8S_MANIFESTS) and all(os.path.isfile(os.path.join(K8S, r)) for r in res), res)
 
     cm = docs.get("configmap.yaml") or {}
-    dep = docs.get("deployment.yaml") or {}
+    dep = docs.get("statefulset.yaml") or {}
     svc = docs.get("service.yaml") or {}
     hpa = docs.get("hpa.yaml") or {}
     np_ = docs.get("networkpolicy.yaml") or {}
@@ -375,6 +386,11 @@ def check_kubernetes():
         check("configmap.yaml: keys are a subset of config/pyrunner.yaml's", not extra, extra)
         check("configmap.yaml: server.host 0.0.0.0, server.port 8000",
               conf["server"]["host"] == "0.0.0.0" and conf["server"]["port"] == PORT, conf.get("server"))
+        # The router finds a session's pod by the replica in its id: that must be the pod name,
+        # which is the host name ("auto") of a StatefulSet's pod.
+        replica = (conf.get("sessions") or {}).get("replica", "auto")
+        check("configmap.yaml: sessions.replica is auto (the host name, i.e. the pod name)",
+              replica == "auto", replica)
     except Exception as e:  # noqa: BLE001
         check("configmap.yaml: holds pyrunner.yaml that parses", False, e)
 
@@ -382,40 +398,40 @@ def check_kubernetes():
         pod = dep["spec"]["template"]["spec"]
         (ctr,) = [c for c in pod["containers"] if c["name"] == "pyrunner"]
     except Exception as e:  # noqa: BLE001
-        check("deployment.yaml: has the pyrunner container", False, e)
+        check("statefulset.yaml: has the pyrunner container", False, e)
         return
     ports = {p.get("name"): p["containerPort"] for p in ctr.get("ports", [])}
-    check("deployment.yaml: container port 8000", PORT in ports.values(), ports)
+    check("statefulset.yaml: container port 8000", PORT in ports.values(), ports)
 
     def port_of(p):
         return ports.get(p) if isinstance(p, str) else p
 
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         get = (ctr.get(probe) or {}).get("httpGet") or {}
-        check("deployment.yaml: %s is httpGet / on port 8000" % probe,
+        check("statefulset.yaml: %s is httpGet / on port 8000" % probe,
               get.get("path") == "/" and port_of(get.get("port")) == PORT, get)
     sc = ctr.get("securityContext") or {}
     caps = sc.get("capabilities") or {}
-    check("deployment.yaml: drops ALL and adds exactly " + ",".join(sorted(CAPS)),
+    check("statefulset.yaml: drops ALL and adds exactly " + ",".join(sorted(CAPS)),
           caps_of(caps.get("drop")) == {"ALL"} and caps_of(caps.get("add")) == CAPS, caps)
-    check("deployment.yaml: never privileged", not sc.get("privileged") and not
+    check("statefulset.yaml: never privileged", not sc.get("privileged") and not
           (pod.get("securityContext") or {}).get("privileged"))
     seccomp = sc.get("seccompProfile") or (pod.get("securityContext") or {}).get("seccompProfile") or {}
-    check("deployment.yaml: seccompProfile Localhost profiles/<the shipped profile>",
+    check("statefulset.yaml: seccompProfile Localhost profiles/<the shipped profile>",
           seccomp.get("type") == "Localhost" and seccomp.get("localhostProfile") ==
           "profiles/" + os.path.basename(SECCOMP) and os.path.isfile(SECCOMP), seccomp)
-    check("deployment.yaml: appArmorProfile Unconfined",
+    check("statefulset.yaml: appArmorProfile Unconfined",
           (sc.get("appArmorProfile") or {}).get("type") == "Unconfined", sc.get("appArmorProfile"))
     env = {e["name"]: e.get("value") for e in ctr.get("env", [])}
-    check("deployment.yaml: PYRUNNER_CONFIG=/etc/pyrunner/pyrunner.yaml",
+    check("statefulset.yaml: PYRUNNER_CONFIG=/etc/pyrunner/pyrunner.yaml",
           env.get("PYRUNNER_CONFIG") == "/etc/pyrunner/pyrunner.yaml", env)
     vols = {v["name"]: v for v in pod.get("volumes", [])}
     mounts = {m["mountPath"]: m["name"] for m in ctr.get("volumeMounts", [])}
     cfg_vol = vols.get(mounts.get("/etc/pyrunner"), {})
-    check("deployment.yaml: /etc/pyrunner is the ConfigMap of configmap.yaml",
+    check("statefulset.yaml: /etc/pyrunner is the ConfigMap of configmap.yaml",
           (cfg_vol.get("configMap") or {}).get("name") == (cm.get("metadata") or {}).get("name"), cfg_vol)
     res = ctr.get("resources") or {}
-    check("deployment.yaml: resource requests and limits for cpu and memory",
+    check("statefulset.yaml: resource requests and limits for cpu and memory",
           all(k in (res.get(w) or {}) for w in ("requests", "limits") for k in ("cpu", "memory")), res)
 
     sp = (svc.get("spec") or {})
@@ -430,8 +446,9 @@ def check_kubernetes():
 
     hs = hpa.get("spec") or {}
     metric = ((hs.get("metrics") or [{}])[0].get("resource") or {})
-    check("hpa.yaml: autoscaling/v2, 2..10 replicas of the Deployment on CPU 70%",
+    check("hpa.yaml: autoscaling/v2, 2..10 replicas of the StatefulSet on CPU 70%",
           hpa.get("apiVersion") == "autoscaling/v2" and hs.get("minReplicas") == 2 and hs.get("maxReplicas") == 10
+          and (hs.get("scaleTargetRef") or {}).get("kind") == dep.get("kind")
           and (hs.get("scaleTargetRef") or {}).get("name") == dep["metadata"]["name"]
           and metric.get("name") == "cpu" and (metric.get("target") or {}).get("averageUtilization") == 70, hs)
 
@@ -441,6 +458,189 @@ def check_kubernetes():
           "Egress" in (ns.get("policyTypes") or []) and not ns.get("egress") and ing_ports == [PORT]
           and all(labels.get(k) == v for k, v in ((ns.get("podSelector") or {}).get("matchLabels") or {}).items()),
           ns)
+
+    check_replicas_addressable(docs, labels)
+    check_router(docs, labels)
+
+
+def selects(selector, labels):
+    """Whether a Service selector or a matchLabels selects pods with `labels`."""
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def check_replicas_addressable(docs, labels):
+    """Each pyrunner pod has a stable name and DNS name, and that name is its sessions.replica."""
+    sts = docs.get("statefulset.yaml") or {}
+    spec = sts.get("spec") or {}
+    pod = (spec.get("template") or {}).get("spec") or {}
+    headless = docs.get("service-replicas.yaml") or {}
+    hspec = headless.get("spec") or {}
+    check("statefulset.yaml: a StatefulSet whose serviceName is the headless Service of service-replicas.yaml",
+          sts.get("kind") == "StatefulSet" and spec.get("serviceName") == (headless.get("metadata") or {}).get("name"),
+          (sts.get("kind"), spec.get("serviceName")))
+    check("service-replicas.yaml: headless (clusterIP None), selects the pyrunner pods, port 8000, ready pods only",
+          headless.get("kind") == "Service" and hspec.get("clusterIP") == "None"
+          and selects(hspec.get("selector"), labels) and not hspec.get("publishNotReadyAddresses")
+          and any(p.get("port") == PORT for p in hspec.get("ports") or []), hspec)
+    # sessions.replica "auto" is gethostname(), the pod name unless the pod spec changes it.
+    renamed = {k: pod[k] for k in ("hostname", "subdomain", "setHostnameAsFQDN") if k in pod}
+    check("statefulset.yaml: the pod keeps its name as host name (no hostname, subdomain, setHostnameAsFQDN)",
+          not renamed, renamed)
+    check("statefulset.yaml: no replicas field (the HPA owns the count), pods managed in Parallel",
+          "replicas" not in spec and spec.get("podManagementPolicy") == "Parallel", spec.get("podManagementPolicy"))
+    check("statefulset.yaml: selector matches the pod labels",
+          selects((spec.get("selector") or {}).get("matchLabels"), labels), spec.get("selector"))
+
+
+def check_router(docs, server_labels):
+    """The router (nginx) runs deploy/nginx/ as shipped and can reach the pods and DNS only."""
+    cm = docs.get("router-configmap.yaml") or {}
+    dep = docs.get("router-deployment.yaml") or {}
+    svc = docs.get("router-service.yaml") or {}
+    netpol = docs.get("router-networkpolicy.yaml") or {}
+    data = cm.get("data") or {}
+    for key, rel in (("pyrunner.conf", "deploy/nginx/pyrunner.conf"),
+                     ("upstreams.conf", "deploy/nginx/upstreams-kubernetes.conf")):
+        same = os.path.isfile(os.path.join(ROOT, rel)) and data.get(key) == read(rel)
+        check("router-configmap.yaml: %s is %s byte for byte (copy it over after editing)" % (key, rel), same)
+    listens = re.findall(r"^\s*listen\s+(\d+)\s*;", data.get("server.conf", ""), re.M)
+    check("router-configmap.yaml: server.conf listens on %d" % ROUTER_PORT, listens == [str(ROUTER_PORT)], listens)
+
+    try:
+        pod = dep["spec"]["template"]["spec"]
+        (ctr,) = pod["containers"]
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+    except Exception as e:  # noqa: BLE001
+        check("router-deployment.yaml: one nginx container", False, e)
+        return
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = {m["mountPath"]: vols.get(m["name"], {}) for m in ctr.get("volumeMounts", [])}
+
+    def files(path):
+        cmv = mounts.get(path, {}).get("configMap") or {}
+        if cmv.get("name") != (cm.get("metadata") or {}).get("name"):
+            return None
+        return {i["path"]: i["key"] for i in cmv.get("items", [])}
+
+    check("router-deployment.yaml: the ConfigMap's pyrunner.conf in /etc/nginx/conf.d, upstreams.conf and "
+          "server.conf in /etc/nginx/pyrunner (where pyrunner.conf includes them)",
+          files("/etc/nginx/conf.d") == {"pyrunner.conf": "pyrunner.conf"}
+          and files("/etc/nginx/pyrunner") == {"upstreams.conf": "upstreams.conf", "server.conf": "server.conf"},
+          (files("/etc/nginx/conf.d"), files("/etc/nginx/pyrunner")))
+    sc = ctr.get("securityContext") or {}
+    psc = pod.get("securityContext") or {}
+    check("router-deployment.yaml: unprivileged (non-root, no capabilities, no privilege escalation, read-only root)",
+          psc.get("runAsNonRoot") is True and (psc.get("runAsUser") or 0) > 0 and not sc.get("privileged")
+          and caps_of((sc.get("capabilities") or {}).get("drop")) == {"ALL"}
+          and not (sc.get("capabilities") or {}).get("add") and sc.get("allowPrivilegeEscalation") is False
+          and sc.get("readOnlyRootFilesystem") is True, (psc, sc))
+    ports = {p.get("name"): p["containerPort"] for p in ctr.get("ports", [])}
+    check("router-deployment.yaml: container port %d" % ROUTER_PORT, ROUTER_PORT in ports.values(), ports)
+    check("router-deployment.yaml: labels are not the pyrunner server's (its Services and policy skip it)",
+          not selects((docs.get("service.yaml") or {}).get("spec", {}).get("selector"), labels), labels)
+
+    sp = svc.get("spec") or {}
+    target = [ports.get(p.get("targetPort"), p.get("targetPort")) for p in sp.get("ports") or []]
+    check("router-service.yaml: ClusterIP, selects the router pods, port %d to %d" % (PORT, ROUTER_PORT),
+          sp.get("type", "ClusterIP") == "ClusterIP" and selects(sp.get("selector"), labels)
+          and [p.get("port") for p in sp.get("ports") or []] == [PORT] and target == [ROUTER_PORT], sp)
+
+    ns = netpol.get("spec") or {}
+    egress = ns.get("egress") or []
+    to_pods = [r for r in egress if any(selects((t.get("podSelector") or {}).get("matchLabels"), server_labels)
+                                        and "namespaceSelector" not in t for t in r.get("to") or [])]
+    to_dns = [r for r in egress if any(((t.get("podSelector") or {}).get("matchLabels") or {}).get("k8s-app")
+                                       == "kube-dns" for t in r.get("to") or [])]
+    check("router-networkpolicy.yaml: selects the router; egress only to the pyrunner pods on 8000 and to DNS on 53",
+          selects((ns.get("podSelector") or {}).get("matchLabels"), labels) and "Egress" in (ns.get("policyTypes") or [])
+          and len(egress) == 2 and len(to_pods) == 1 and len(to_dns) == 1
+          and [p.get("port") for p in to_pods[0].get("ports") or []] == [PORT]
+          and {p.get("port") for p in to_dns[0].get("ports") or []} == {53}
+          and all(r.get("to") for r in egress), egress)
+    ing = [p.get("port") for r in ns.get("ingress") or [] for p in r.get("ports") or []]
+    check("router-networkpolicy.yaml: ingress on %d only" % ROUTER_PORT, ing == [ROUTER_PORT], ing)
+
+    # upstreams-kubernetes.conf names the Services of these manifests in the namespace the README uses.
+    ups = data.get("upstreams.conf", "")
+    headless = ((docs.get("service-replicas.yaml") or {}).get("metadata") or {}).get("name")
+    pool = ((docs.get("service.yaml") or {}).get("metadata") or {}).get("name")
+    suffix = ".%s.%s.svc.cluster.local:%d" % (headless, K8S_NAMESPACE, PORT)
+    check("upstreams-kubernetes.conf: a session goes to $pyrunner_replica" + suffix + " (the pod's DNS name)",
+          re.search(r"^\s*default\s+\$pyrunner_replica" + re.escape(suffix) + r"\s*;", ups, re.M), suffix)
+    check("upstreams-kubernetes.conf: round-robin through the Service %s.%s and a resolver for pod names"
+          % (pool, K8S_NAMESPACE),
+          re.search(r"upstream\s+pyrunner_all\s*\{\s*server\s+%s\.%s\.svc\.cluster\.local:%d;\s*\}"
+                    % (re.escape(pool or "-"), K8S_NAMESPACE, PORT), ups)
+          and re.search(r"^\s*resolver\s+\S+", ups, re.M))
+    check("deploy/kubernetes/README.md: creates the namespace %s that upstreams-kubernetes.conf names" % K8S_NAMESPACE,
+          "kubectl create namespace " + K8S_NAMESPACE in read("deploy/kubernetes/README.md"))
+
+
+# ----------------------------------------------------------------------------- nginx
+
+# Ids as pyrunner makes them (core/sessions/session_manager.cc: <replica>-<32 hex>) and the
+# replica the router must take from each path, or None (round-robin).
+HEX = "0123456789abcdef" * 2
+ROUTES = {
+    "/sessions/pyrunner-0-%s" % HEX: "pyrunner-0",
+    "/sessions/pyrunner-12-%s/run" % HEX: "pyrunner-12",
+    "/sessions/a-b-c-%s/files/out/d.csv" % HEX: "a-b-c",
+    "/sessions/x-%s/" % HEX: "x",
+    "/sessions": None,
+    "/sessions/": None,
+    "/sessions/pyrunner-0": None,
+    "/sessions/pyrunner-0-%s" % HEX[:-1]: None,
+    "/sessions/pyrunner-0-%sa" % HEX: None,
+    "/sessions/Pyrunner-0-%s" % HEX: None,
+    "/sessions/pyrunner-0-%s" % HEX.upper(): None,
+    "/run": None,
+    "/x/sessions/pyrunner-0-%s" % HEX: None,
+}
+
+
+def check_nginx():
+    rels = ["deploy/nginx/" + n for n in ("pyrunner.conf", "upstreams-static.conf", "upstreams-kubernetes.conf",
+                                          "server.conf")]
+    missing = [r for r in rels if not os.path.isfile(os.path.join(ROOT, r))]
+    if not check("deploy/nginx: pyrunner.conf, upstreams-static.conf, upstreams-kubernetes.conf, server.conf",
+                 not missing, missing):
+        return
+    conf = read("deploy/nginx/pyrunner.conf")
+    check("deploy/nginx/pyrunner.conf: includes pyrunner/upstreams.conf and pyrunner/server.conf",
+          re.findall(r"^\s*include\s+(\S+);", conf, re.M) == ["pyrunner/upstreams.conf", "pyrunner/server.conf"])
+    m = re.search(r'map \$uri \$pyrunner_replica \{\s*"~([^"]+)"\s+\$(\w+);', conf)
+    if check("deploy/nginx/pyrunner.conf: maps $uri to $pyrunner_replica with one regex", m):
+        # PCRE's (?<name>...) is Python's (?P<name>...); the rest of this regex means the same in both.
+        rx = re.compile(m.group(1).replace("(?<", "(?P<"))
+        got = {}
+        for path in ROUTES:
+            hit = rx.search(path)
+            got[path] = hit.group(m.group(2)) if hit else None
+        wrong = {p: (got[p], want) for p, want in ROUTES.items() if got[p] != want}
+        check("deploy/nginx/pyrunner.conf: the regex takes the replica out of session paths, and only those",
+              not wrong, wrong)
+    check("deploy/nginx/pyrunner.conf: proxy_buffering off (NDJSON and SSE streams pass as they come)",
+          re.search(r"^\s*proxy_buffering\s+off;", conf, re.M))
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    name = "deploy/nginx: nginx -t accepts pyrunner.conf with upstreams-static.conf"
+    if not nginx:
+        skip(name, "nginx not installed (deps/test-packages.txt, make deps)")
+        return
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="pyrunner-nginx-t-") as tmp:
+        os.makedirs(os.path.join(tmp, "pyrunner"))
+        shutil.copy(os.path.join(NGINX_DIR, "upstreams-static.conf"), os.path.join(tmp, "pyrunner", "upstreams.conf"))
+        # server.conf's own log path would be created by -t: a temporary one instead.
+        with open(os.path.join(tmp, "pyrunner", "server.conf"), "w") as f:
+            f.write("listen 127.0.0.1:8080;\naccess_log %s/access.log pyrunner;\n" % tmp)
+        with open(os.path.join(tmp, "nginx.conf"), "w") as f:
+            f.write("pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n" % (tmp, tmp)
+                    + "".join("    %s_temp_path %s/%s;\n" % (k, tmp, k)
+                              for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+                    + "    include %s;\n}\n" % os.path.join(NGINX_DIR, "pyrunner.conf"))
+        out = subprocess.run([nginx, "-t", "-q", "-p", tmp, "-c", os.path.join(tmp, "nginx.conf"),
+                              "-e", os.path.join(tmp, "error.log")], capture_output=True, text=True)
+        check(name, out.returncode == 0, out.stderr.strip())
 
 
 # ----------------------------------------------------------------------------- seccomp
@@ -561,6 +761,7 @@ def main():
     if yaml is not None:
         check_compose()
         check_kubernetes()
+    check_nginx()
     check_seccomp()
     check_docs()
     check_binary_libraries(lists)
