@@ -35,7 +35,7 @@ compat: build  ## the compatibility harness, a few minutes (make test runs its f
 
 # Two replicas behind Debian's nginx with deploy/nginx/pyrunner.conf, on 127.0.0.1: sessions
 # routed by the replica in their ids, one-off runs round-robin, a stopped replica's sessions
-# (tests/deploy/replicas_test.py, about 20 s; make test runs it). In a throwaway PID namespace,
+# (tests/deploy/replicas_test.py, about 10 s; make test runs it). In a throwaway PID namespace,
 # so nothing it started can outlive it.
 NGINX_TEST = unshare --pid --fork --mount-proc /usr/bin/python3 tests/deploy/replicas_test.py \
 	--binary $(BUILD_DIR)/pyrunner
