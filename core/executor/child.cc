@@ -24,6 +24,34 @@ void say(const char* tag, const char* text) {
   write_all(3, line, static_cast<size_t>(n < static_cast<int>(sizeof line) ? n : sizeof line - 1));
 }
 
+// "R": confined and ready, with an O_PATH fd of the working directory we are in.
+void say_ready() {
+  const int workdir = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (workdir < 0) {
+    say("E", "sandbox: open(the working directory, O_PATH) failed");
+    _exit(kSetupFailed);
+  }
+  char line[] = "R\n";
+  iovec iov{line, 2};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* m = CMSG_FIRSTHDR(&msg);
+  m->cmsg_level = SOL_SOCKET;
+  m->cmsg_type = SCM_RIGHTS;
+  m->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(m), &workdir, sizeof workdir);
+  ssize_t n;
+  do {
+    n = sendmsg(3, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  close(workdir);
+  if (n != 2) _exit(kSetupFailed);  // the parent is gone or gave up on us
+}
+
 [[noreturn]] void setup_failed(const char* text) {
   say("E", text);
   _exit(kSetupFailed);
@@ -145,7 +173,7 @@ void install_streams(const int fds[3]) {
     setup_failed(prepared.message().c_str());
   unsigned long long mapped = 0;
   if (!sandbox::mapped_data_bytes(&mapped, &err)) setup_failed(err.text);
-  say("R", "");
+  say_ready();
 
   RequestHeader header;
   if (!read_exact(3, &header, sizeof header)) _exit(0);  // the parent discarded us unused

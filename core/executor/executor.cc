@@ -357,6 +357,7 @@ void send_timeout(int control) {
 
 RunOutcome Executor::run(std::unique_ptr<ReadyChild> child, const RunRequest& request,
                          RunWatch watch) const {
+  child->workdir.reset();  // for sessions' files routes; a run's files are read inside it
   const unsigned long long memory_bytes = static_cast<unsigned long long>(request.memory_mb) << 20;
   if (child->cgroup) {
     if (auto s = child->cgroup->set_memory_limit(memory_bytes); !s.ok())

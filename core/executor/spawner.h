@@ -35,6 +35,10 @@ struct ReadyChild {
   UniqueFd pidfd;
   ParentChannels io;
   std::unique_ptr<sandbox::RunCgroup> cgroup;  // null only in the degraded (no cgroup) mode
+  // Its working directory as its own mount namespace has it (O_PATH, sent with "R"): the
+  // server reads a session's files beneath it without /proc/<pid>/root, which would take
+  // CAP_SYS_PTRACE (a container's root has none).
+  UniqueFd workdir;
   ~ReadyChild();  // kills the child (and with it its whole PID namespace) if still alive
 };
 

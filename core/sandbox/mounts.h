@@ -24,8 +24,8 @@ bool build_root_template(const SandboxPlan& plan, StepError* err);
 /// directory and /proc.
 bool mount_run_filesystems(const SandboxPlan& plan, StepError* err);
 
-/// Into the working directory, as the run's user: it is the user's (mode 0700), and root
-/// without CAP_DAC_OVERRIDE (a container's) may not enter it.
+/// Into the working directory, as the run's user, whose it is: as root, a container's root
+/// (no CAP_DAC_*) could not if it were private to that user.
 bool enter_workdir(StepError* err);
 
 }  // namespace pyrunner::sandbox

@@ -100,10 +100,12 @@ Result<SandboxPlan> build_plan(const Config& config) {
   plan.proc_dir = plan.root + "/proc";
   // The working directory: private, writable, size-limited (and charged to the run's memory
   // cgroup, as tmpfs pages are), owned by the run's user, gone with the run. Its inode count
-  // is bounded too, so that listing what a run wrote stays cheap.
+  // is bounded too, so that listing what a run wrote stays cheap. Mode 0755: only the run's
+  // own mount namespace has it, and the server (a container's root has no CAP_DAC_*) reads
+  // a session's files beneath it.
   plan.workdir = plan.root + kWorkdir;
   plan.workdir_opts = "size=" + std::to_string(sc.workdir_size_mb) +
-                      "m,nr_inodes=65536,mode=0700,uid=" + std::to_string(sc.uid) +
+                      "m,nr_inodes=65536,mode=0755,uid=" + std::to_string(sc.uid) +
                       ",gid=" + std::to_string(sc.gid);
   plan.mkdirs = {plan.tmp_dir, plan.dev_dir,       plan.proc_dir,
                  plan.workdir, plan.root + "/mnt", plan.old_root};

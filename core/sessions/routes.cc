@@ -84,9 +84,9 @@ void run(Services& s, const HttpRequest& req, HttpResponse& res) {
 void file(Services& s, const HttpRequest& req, HttpResponse& res) {
   const std::string& path = req.captures[1];
   if (auto reason = relative_path_error(path)) return res.error(422, "path: " + *reason);
-  auto pid = s.sessions.root_pid(req.captures[0]);
-  if (auto* e = std::get_if<SessionError>(&pid)) return refuse(*e, res);
-  auto opened = open_workdir_file(std::get<pid_t>(pid), path);
+  auto workdir = s.sessions.workdir(req.captures[0]);
+  if (auto* e = std::get_if<SessionError>(&workdir)) return refuse(*e, res);
+  auto opened = open_workdir_file(std::get<UniqueFd>(workdir).get(), path);
   if (!opened.ok()) {
     const auto& why = opened.status().message();
     if (why == "not found") return res.error(404, "path: no file '" + path + "' in the session");
@@ -118,9 +118,9 @@ void file(Services& s, const HttpRequest& req, HttpResponse& res) {
 }
 
 void files(Services& s, const HttpRequest& req, HttpResponse& res) {
-  auto pid = s.sessions.root_pid(req.captures[0]);
-  if (auto* e = std::get_if<SessionError>(&pid)) return refuse(*e, res);
-  auto listed = list_workdir(std::get<pid_t>(pid), kListLimit);
+  auto workdir = s.sessions.workdir(req.captures[0]);
+  if (auto* e = std::get_if<SessionError>(&workdir)) return refuse(*e, res);
+  auto listed = list_workdir(std::get<UniqueFd>(workdir).get(), kListLimit);
   if (!listed.ok()) return res.error(500, "internal error: " + listed.status().message());
   res.json(200, listed->dump());
 }

@@ -1,5 +1,6 @@
 #include "core/sessions/session_manager.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -274,6 +275,18 @@ std::variant<pid_t, SessionError> SessionManager::root_pid(const std::string& id
   std::lock_guard<std::mutex> lock(mutex_);
   if (!session->child) return SessionError{410, "session: ended"};
   return session->child->pid;
+}
+
+std::variant<UniqueFd, SessionError> SessionManager::workdir(const std::string& id) {
+  SessionError error;
+  auto session = find(id, &error);
+  if (!session) return error;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!session->child) return SessionError{410, "session: ended"};
+  // A copy: the session may end (and close its own) while a file is being read.
+  UniqueFd copy(fcntl(session->child->workdir.get(), F_DUPFD_CLOEXEC, 0));
+  if (!copy.valid()) return SessionError{500, "internal error: dup(working directory)"};
+  return copy;
 }
 
 int SessionManager::open_count() {

@@ -64,9 +64,11 @@ class SessionManager {
   nlohmann::ordered_json list();
   /// Ends the session now (204), or 404/410.
   std::optional<SessionError> remove(const std::string& id);
-  /// The pid whose /proc/<pid>/root holds the session's working directory, for the files
-  /// routes; or the refusal.
+  /// The pid of the session's process (its PID namespace's init), or the refusal.
   std::variant<pid_t, SessionError> root_pid(const std::string& id);
+  /// A new fd (O_PATH) of the session's working directory, for the files routes (workdir.h);
+  /// or the refusal.
+  std::variant<UniqueFd, SessionError> workdir(const std::string& id);
   /// Ends every session (shutdown).
   void stop();
 

@@ -33,17 +33,16 @@ int open_beneath(int dir, const char* path, unsigned long long flags) {
   return static_cast<int>(fd);
 }
 
-Result<UniqueFd> open_root(pid_t pid) {
-  const std::string root = "/proc/" + std::to_string(pid) + "/root" + sandbox::kWorkdir;
-  UniqueFd dir(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+Result<UniqueFd> open_root(int workdir) {
+  UniqueFd dir(open_beneath(workdir, ".", O_RDONLY | O_DIRECTORY));
   if (!dir.valid()) return Status::Sys("open(the session's working directory)", errno);
   return dir;
 }
 
 }  // namespace
 
-Result<WorkdirFile> open_workdir_file(pid_t pid, const std::string& path) {
-  auto root = open_root(pid);
+Result<WorkdirFile> open_workdir_file(int workdir, const std::string& path) {
+  auto root = open_root(workdir);
   if (!root.ok()) return root.status();
   // O_NONBLOCK: a FIFO must not block the server (it is refused below anyway).
   UniqueFd fd(open_beneath(root->get(), path.c_str(), O_RDONLY | O_NONBLOCK));
@@ -61,8 +60,8 @@ Result<WorkdirFile> open_workdir_file(pid_t pid, const std::string& path) {
   return file;
 }
 
-Result<nlohmann::ordered_json> list_workdir(pid_t pid, size_t limit) {
-  auto root = open_root(pid);
+Result<nlohmann::ordered_json> list_workdir(int workdir, size_t limit) {
+  auto root = open_root(workdir);
   if (!root.ok()) return root.status();
   std::vector<std::pair<std::string, off_t>> found;
   bool truncated = false;

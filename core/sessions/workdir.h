@@ -1,6 +1,7 @@
 #pragma once
-/// A session's working directory, read from the server: /proc/<pid>/root/home/user, the
-/// directory as the session's own mount namespace has it. Every path is opened with openat2
+/// A session's working directory, read from the server through the O_PATH fd its child sent
+/// when it was ready (ReadyChild::workdir): the directory as the session's own mount namespace
+/// has it, reached with no /proc/<pid>/root (CAP_SYS_PTRACE). Every path is opened with openat2
 /// beneath it (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV):
 /// no link is ever followed, nothing outside is reachable, and only regular files are read.
 
@@ -23,10 +24,10 @@ struct WorkdirFile {
 
 /// Opens `path` (relative, already checked) for reading. "not found" and "not a regular file"
 /// errors say so.
-Result<WorkdirFile> open_workdir_file(pid_t pid, const std::string& path);
+Result<WorkdirFile> open_workdir_file(int workdir, const std::string& path);
 
 /// The regular files beneath the working directory, sorted by path: [{"path", "size", "mime"}],
 /// at most `limit` (then "truncated": true).
-Result<nlohmann::ordered_json> list_workdir(pid_t pid, size_t limit);
+Result<nlohmann::ordered_json> list_workdir(int workdir, size_t limit);
 
 }  // namespace pyrunner

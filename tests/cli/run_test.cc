@@ -198,7 +198,7 @@ TEST_CASE("--version and --help", "[cli]") {
 TEST_CASE("root without CAP_DAC_OVERRIDE, as in a container, runs in the working directory",
           "[cli]") {
   // Docker's root has neither CAP_DAC_OVERRIDE nor CAP_DAC_READ_SEARCH: it may not enter the
-  // run's working directory (mode 0700, the run's user's). The run enters it as that user.
+  // run's working directory (the run's user's). The run enters it as that user.
   auto p = run_process(
       {"/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search", binary(), "run", "-"},
       "open('out.txt', 'w').write('saved')\nprint(open('out.txt').read())\n");

@@ -64,7 +64,7 @@ TEST_CASE("the plan takes its numbers from the config", "[sandbox]") {
   CHECK(plan.workdir == plan.root + "/home/user");
   CHECK(plan.workdir_opts.find("size=44m") != std::string::npos);
   CHECK(plan.workdir_opts.find("uid=1234,gid=2345") != std::string::npos);
-  CHECK(plan.workdir_opts.find("mode=0700") != std::string::npos);
+  CHECK(plan.workdir_opts.find("mode=0755") != std::string::npos);
   for (const auto& dir : {plan.tmp_dir, plan.dev_dir, plan.proc_dir, plan.workdir, plan.old_root}) {
     INFO(dir);
     CHECK(contains(plan.mkdirs, dir));

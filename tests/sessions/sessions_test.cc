@@ -258,6 +258,27 @@ TEST_CASE("limits: max_sessions, idle expiry, lifetime, SIGTERM free everything"
   CHECK(stray_processes().empty());
 }
 
+TEST_CASE("a container's root, without CAP_DAC_* or CAP_SYS_PTRACE, serves sessions' files",
+          "[sessions]") {
+  // Docker's root (the documented flags) has none of them: the files routes must not need
+  // /proc/<pid>/root (ptrace access) nor to bypass file modes.
+  TestServer s(kPolicyOff, {}, true,
+               {"/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search,-sys_ptrace"});
+  const std::string id =
+      create(s, {{"files", json::array({{{"path", "in/data.txt"}, {"content", "given"}}})}});
+  ok_in(s, id, "import os\nos.makedirs('out/deep')\nopen('out/deep/r.txt', 'w').write('made')\n");
+  CHECK(s.get("/sessions/" + id + "/files/in/data.txt").body == "given");
+  auto made = s.get("/sessions/" + id + "/files/out/deep/r.txt");
+  INFO(made.body);
+  CHECK(made.status == 200);
+  CHECK(made.body == "made");
+  auto listing = s.get("/sessions/" + id + "/files");
+  INFO(listing.body);
+  REQUIRE(listing.status == 200);
+  CHECK(listing.json()["files"].size() == 2);
+  CHECK(s.del("/sessions/" + id).status == 204);
+}
+
 // How the OpenAPI test (tests/http/serve_test.cc) makes the sessions routes give each status.
 namespace {
 

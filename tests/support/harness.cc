@@ -160,8 +160,9 @@ nlohmann::json HttpResponse::json() const {
 }
 
 TestServer::TestServer(const std::string& config_yaml, const std::vector<std::string>& env,
-                       bool wait) {
-  std::vector<std::string> args = {binary(), "serve", "--port", "0"};
+                       bool wait, const std::vector<std::string>& wrapper) {
+  std::vector<std::string> args = wrapper;
+  args.insert(args.end(), {binary(), "serve", "--port", "0"});
   if (!config_yaml.empty()) {
     config_ = std::make_unique<TempFile>(config_yaml, "pyrunner.yaml");
     args.push_back("--config");

@@ -71,8 +71,9 @@ class TestServer {
  public:
   /// Starts `pyrunner serve` and waits until it listens (or throws, the server stopped),
   /// unless `wait` is false: then the server may still be starting when this returns.
+  /// `wrapper` (a path and its arguments) runs the server: setpriv, to drop capabilities.
   explicit TestServer(const std::string& config_yaml = "", const std::vector<std::string>& env = {},
-                      bool wait = true);
+                      bool wait = true, const std::vector<std::string>& wrapper = {});
   ~TestServer();
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
