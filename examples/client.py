@@ -3,9 +3,12 @@
 
 As a library:
 
-    from client import run
+    from client import run, Session
     result = run("print(2 + 2)", base_url="http://127.0.0.1:8000")
     result["status"], result["stdout"]          # ('success', '4\\n')
+    with Session("http://127.0.0.1:8000") as s:  # state across runs
+        s.run("x = 41")
+        s.run("print(x + 1)")["stdout"]          # '42\\n'
 
 As a CLI, against a running `pyrunner serve`:
 
@@ -26,6 +29,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -103,16 +107,26 @@ def run(code, timeout=None, memory_limit=None, stdin=None, files=None, base_url=
     if stdin is not None:
         body["stdin"] = stdin
     if files:
-        body["files"] = [
-            {"path": path, "content": base64.b64encode(data).decode(), "encoding": "base64"}
-            if isinstance(data, bytes) else {"path": path, "content": data}
-            for path, data in files.items()]
+        body["files"] = _files_field(files)
     # The run may take up to its timeout (the server's maximum when unknown), plus a queue wait.
     http_timeout = (timeout if timeout is not None else 300) + 30
-    url = base_url.rstrip("/") + "/run"
+    return _post_retrying(base_url, "/run", body, http_timeout, max_retries, max_wait, 200)
+
+
+def _files_field(files):
+    """{path: bytes or str} -> the request's "files" list."""
+    return [{"path": path, "content": base64.b64encode(data).decode(), "encoding": "base64"}
+            if isinstance(data, bytes) else {"path": path, "content": data}
+            for path, data in files.items()]
+
+
+def _post_retrying(base_url, path, body, http_timeout, max_retries, max_wait, ok):
+    """POST `body`; the parsed answer when its status is `ok`. Waits out 429s and 503s with
+    Retry-After (at most `max_retries` times); raises PyRunnerError for any other status."""
+    url = base_url.rstrip("/") + path
     for attempt in range(max_retries + 1):
-        status, headers, payload = _request("POST", base_url, "/run", body, http_timeout)
-        if status == 200:
+        status, headers, payload = _request("POST", base_url, path, body, http_timeout)
+        if status == ok:
             return json.loads(payload)
         busy = status == 429 or (status == 503 and headers.get("Retry-After") is not None)
         if busy and attempt < max_retries:
@@ -123,6 +137,78 @@ def run(code, timeout=None, memory_limit=None, stdin=None, files=None, base_url=
                                 (max_retries, _detail(payload)), url)
         raise PyRunnerError(status, _detail(payload), url)
     raise AssertionError("unreachable")
+
+
+class Session:
+    """A session: one interpreter kept on the server between runs (POST /sessions), so that
+    variables, imports and files carry over, as in a notebook.
+
+        with Session(base_url) as s:
+            s.run("import numpy as np\nx = np.arange(10)")
+            s.run("print(x.sum())")["stdout"]            # '45\n'
+            s.run("open('out.txt', 'w').write('hi')")
+            s.files()                                    # [{'path': 'out.txt', 'size': 2, ...}]
+            s.read("out.txt")                            # b'hi'
+
+    A run's timeout interrupts the code (KeyboardInterrupt) and keeps the state. The session
+    ends with close() (or the with block), after idle_timeout seconds without a run, or when
+    its code kills it (the result then has "session_ended"); calls after that raise
+    PyRunnerError with status 410 and the reason.
+    """
+
+    def __init__(self, base_url=DEFAULT_URL, memory_limit=None, idle_timeout=None, files=None,
+                 max_retries=5, max_wait=30.0):
+        self.base_url, self.max_retries, self.max_wait = base_url, max_retries, max_wait
+        body = {}
+        if memory_limit is not None:
+            body["memory_limit"] = memory_limit
+        if idle_timeout is not None:
+            body["idle_timeout"] = idle_timeout
+        if files:
+            body["files"] = _files_field(files)
+        self.info = _post_retrying(base_url, "/sessions", body, 60, max_retries, max_wait, 201)
+        self.id = self.info["id"]
+        self.path = "/sessions/" + self.id
+
+    def run(self, code, timeout=None, stdin=None, files=None):
+        """Runs `code` in the session; the result dict of run(), plus execution_count."""
+        body = {"code": code}
+        if timeout is not None:
+            body["timeout"] = timeout
+        if stdin is not None:
+            body["stdin"] = stdin
+        if files:
+            body["files"] = _files_field(files)
+        http_timeout = (timeout if timeout is not None else 300) + 30
+        return _post_retrying(self.base_url, self.path + "/run", body, http_timeout,
+                              self.max_retries, self.max_wait, 200)
+
+    def files(self):
+        """The working directory's regular files: [{"path", "size", "mime"}], by path."""
+        return json.loads(self._get(self.path + "/files"))["files"]
+
+    def read(self, path):
+        """The bytes of one file of the working directory (relative `path`)."""
+        quoted = "/".join(urllib.parse.quote(part) for part in path.split("/"))
+        return self._get(self.path + "/files/" + quoted)
+
+    def close(self):
+        """Ends the session (its processes and memory are freed). Ending twice is fine."""
+        status, _, payload = _request("DELETE", self.base_url, self.path)
+        if status not in (204, 404, 410):
+            raise PyRunnerError(status, _detail(payload), self.base_url + self.path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _get(self, path):
+        status, _, payload = _request("GET", self.base_url, path)
+        if status != 200:
+            raise PyRunnerError(status, _detail(payload), self.base_url + path)
+        return payload
 
 
 def health(base_url=DEFAULT_URL):

@@ -279,6 +279,37 @@ TEST_CASE("a container's root, without CAP_DAC_* or CAP_SYS_PTRACE, serves sessi
   CHECK(s.del("/sessions/" + id).status == 204);
 }
 
+TEST_CASE("examples/client.py's Session keeps state, reads files and ends", "[sessions]") {
+  const auto& s = server();
+  // The documented library use, as a user's script would: /usr/bin/python3 imports client.py.
+  const std::string script =
+      "import sys\n"
+      "sys.path.insert(0, sys.argv[1])\n"
+      "from client import Session, PyRunnerError\n"
+      "with Session(sys.argv[2], files={'in.txt': b'\\xffbytes'}) as s:\n"
+      "    s.run('import numpy as np\\nx = np.arange(10)')\n"
+      "    assert s.run('print(x.sum())')['stdout'] == '45\\n'\n"
+      "    s.run('open(\"out dir.txt\", \"w\").write(\"hi\")')\n"
+      "    assert [f['path'] for f in s.files()] == ['in.txt', 'out dir.txt'], s.files()\n"
+      "    assert s.read('out dir.txt') == b'hi' and s.read('in.txt') == b'\\xffbytes'\n"
+      "    assert s.run('import time; time.sleep(9)', timeout=1)['status'] == 'timeout'\n"
+      "    assert s.run('print(x[-1])')['stdout'] == '9\\n'\n"
+      "    ended = s.id\n"
+      "try:\n"
+      "    s.run('1')\n"
+      "    sys.exit('ran in an ended session')\n"
+      "except PyRunnerError as e:\n"
+      "    assert e.status == 410, e\n"
+      "print('ok')\n";
+  TempFile file(script, "uses_session.py");
+  auto p = run_process({"/usr/bin/python3", file.path(),
+                        std::filesystem::path(source_path("examples/client.py")).parent_path(),
+                        "http://127.0.0.1:" + std::to_string(s.port())});
+  INFO(p.out << p.err);
+  CHECK(p.exit_code == 0);
+  CHECK(p.out == "ok\n");
+}
+
 // How the OpenAPI test (tests/http/serve_test.cc) makes the sessions routes give each status.
 namespace {
 
