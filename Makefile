@@ -64,7 +64,13 @@ test-docker: build
 serve: build  ## serve on 127.0.0.1:$(PORT)
 	$(BUILD_DIR)/pyrunner serve --port $(PORT)
 
-bench: build  ## latency/throughput against a real server, pool on and off
+BENCH_PACKAGES = $(shell grep -hv '^\s*\#' deps/bench-packages.txt)
+
+bench: build  ## latency/throughput against a real server, pool on and off; sessions vs Jupyter
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if ! dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1; then \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(BENCH_PACKAGES); \
+	fi
 	/usr/bin/python3 bench/bench.py --binary $(BUILD_DIR)/pyrunner
 
 format:

@@ -53,6 +53,10 @@ m = rng.random((200, 200))
 p = m @ m.T
 print(len(g), round(float(d.loc["mean", "x"]), 3), round(float(p.trace()), 1))
 """
+# Rich results (issue 13): a figure shown as PNG, a DataFrame's HTML as the last expression.
+PLOT = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nplt.show()"
+DATAFRAME = ("import pandas as pd\n"
+             "pd.DataFrame({'a': range(20), 'b': [x * x for x in range(20)]})")
 # (key, title, code, pause between requests in s). print1_paced is the latency of a run below
 # saturation: with a pause the pool has refilled before each request. Back to back, one
 # client alone saturates the 2 cores (each run's replacement costs ~6 ms of CPU to fork,
@@ -60,7 +64,9 @@ print(len(g), round(float(d.loc["mean", "x"]), 3), round(float(p.trace()), 1))
 CASES = [("print1", "print(1)", PRINT1, 0.0),
          ("print1_paced", "print(1), 30 ms apart", PRINT1, 0.03),
          ("full_stack", "full-stack import", FULL_STACK, 0.0),
-         ("workload", "pandas/numpy workload", WORKLOAD, 0.0)]
+         ("workload", "pandas/numpy workload", WORKLOAD, 0.0),
+         ("plot", "line plot returned as PNG", PLOT, 0.0),
+         ("dataframe", "DataFrame as last expression", DATAFRAME, 0.0)]
 CONCURRENCY = [1, 8, 32]
 
 # (count, warm-up, time budget s) per latency case; the budget bounds the slow cold cases.
@@ -70,9 +76,11 @@ PLAN = {
     "default": {
         "latency": {
             True: {"print1": (500, 20, 15), "print1_paced": (100, 5, 6),
-                   "full_stack": (300, 20, 15), "workload": (200, 10, 15)},
+                   "full_stack": (300, 20, 15), "workload": (200, 10, 15),
+                   "plot": (150, 10, 10), "dataframe": (200, 10, 10)},
             False: {"print1": (100, 3, 10), "print1_paced": (30, 2, 4),
-                    "full_stack": (12, 1, 18), "workload": (12, 1, 15)},
+                    "full_stack": (12, 1, 18), "workload": (12, 1, 15),
+                    "plot": (8, 1, 15), "dataframe": (8, 1, 15)},
         },
         # Throughput is measured in several windows and the median window is reported: on a
         # shared machine one window can land on another tenant's burst.
@@ -83,10 +91,12 @@ PLAN = {
     "quick": {
         "latency": {
             True: {"print1": (100, 10, 3), "print1_paced": (30, 3, 2),
-                   "full_stack": (60, 5, 3), "workload": (40, 5, 3)},
+                   "full_stack": (60, 5, 3), "workload": (40, 5, 3),
+                   "plot": (30, 3, 3), "dataframe": (30, 3, 3)},
             # a cold run is a fresh interpreter every time: little to warm up
             False: {"print1": (20, 2, 3), "print1_paced": (10, 1, 2),
-                    "full_stack": (3, 0, 5), "workload": (3, 0, 4)},
+                    "full_stack": (3, 0, 5), "workload": (3, 0, 4),
+                    "plot": (3, 0, 5), "dataframe": (3, 0, 5)},
         },
         "throughput_s": 1.5,
         "throughput_windows": 1,
@@ -100,6 +110,8 @@ TARGETS = [
     ("print1_paced_p50_ms", "print(1) p50 <= 2 ms (30 ms apart)", "<=", 2.0),
     ("full_stack_p50_ms", "full-stack import p50 <= 5 ms", "<=", 5.0),
     ("throughput_8_rps", ">= 300 runs/s with 8 clients", ">=", 300.0),
+    ("plot_p50_ms", "line plot as PNG p50 <= 30 ms", "<=", 30.0),
+    ("dataframe_p50_ms", "DataFrame as last expression p50 <= 20 ms", "<=", 20.0),
     ("idle_child_private_mb", "<= 5 MB private memory per idle pooled child", "<=", 5.0),
 ]
 
@@ -918,6 +930,10 @@ ROWS = [
     ("workload_p99_ms", "pandas/numpy workload p99 ms", "%.2f"),
     ("workload_server_p50_ms", "  server-side p50 ms", "%.2f"),
     ("workload_user_code_p50_ms", "  of which user code p50 ms", "%.2f"),
+    ("plot_p50_ms", "line plot as PNG p50 ms", "%.2f"),
+    ("plot_user_code_p50_ms", "  of which user code p50 ms", "%.2f"),
+    ("dataframe_p50_ms", "DataFrame as last expression p50 ms", "%.2f"),
+    ("dataframe_user_code_p50_ms", "  of which user code p50 ms", "%.2f"),
     ("throughput_1_rps", "runs/s, 1 client", "%.1f"),
     ("throughput_8_rps", "runs/s, 8 clients", "%.1f"),
     ("throughput_32_rps", "runs/s, 32 clients", "%.1f"),
@@ -1018,6 +1034,8 @@ def main():
     ap.add_argument("--only-grading", action="store_true",
                     help="only the grading numbers (POST /grade, pyrunner test)")
     ap.add_argument("--no-grading", action="store_true", help="skip the grading numbers")
+    ap.add_argument("--no-sessions", action="store_true",
+                    help="skip the sessions numbers and their Jupyter peer (bench/sessions.py)")
     args = ap.parse_args()
 
     binary = os.path.abspath(args.binary)
@@ -1088,6 +1106,14 @@ def main():
                 log("bench: grading: %r" % e)
                 failed.append("grading")
                 results["grading"]["error"] = repr(e)
+        if not args.no_sessions and not args.only_grading:
+            import sessions  # bench/sessions.py, beside this file
+            try:
+                results["sessions"] = sessions.bench_sessions(binary, mode, workdir)
+            except (ServerFailed, OSError, http.client.HTTPException, ValueError, KeyError) as e:
+                log("bench: sessions: %r" % e)
+                failed.append("sessions")
+                results["sessions"] = {"error": repr(e)}
     except KeyboardInterrupt:
         log("bench: interrupted; stopping the servers it started")
         for s in servers:
@@ -1114,6 +1140,9 @@ def main():
     if results.get("grading"):
         results["grading_targets"] = evaluate_grading_targets(results["grading"])
         print(render_grading(results["grading"], results["grading_targets"]))
+    if results.get("sessions", {}).get("targets"):
+        import sessions
+        print(sessions.render(results["sessions"]))
     print("total %.0f s; numbers in %s" % (results["meta"]["elapsed_s"], args.out))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
