@@ -22,6 +22,7 @@ answers, execute of print(1) and `x += 1`, its private memory idle with numpy im
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -172,7 +173,9 @@ def bench_jupyter(plan, res):
     km = kc = None
     for i in range(plan["kernel_starts"]):
         t0 = time.perf_counter()
-        km, kc = start_new_kernel(kernel_name="python3", startup_timeout=120)
+        # stderr: the kernel's debugger warns about frozen modules at every start
+        km, kc = start_new_kernel(kernel_name="python3", startup_timeout=120,
+                                  stderr=subprocess.DEVNULL)
         starts.append((time.perf_counter() - t0) * 1e3)
         if i < plan["kernel_starts"] - 1:
             kc.stop_channels()
