@@ -12,7 +12,8 @@ Prints one PASS or FAIL line per check and exits 1 unless all pass:
   directory, the pool's mode and fallback reason are the expected ones;
 - the six classic cases of examples/client.py (print, sympy, numpy, an exception, a timeout,
   memory_exceeded for an untouched allocation), plus a touched allocation past the limit, a
-  fork bomb stopped by the static policy, memory_used of a run being its own;
+  fork bomb stopped by the static policy, memory_used of a run being its own; a session
+  (state, its files listed and read back: the server reads them as a container's root);
 - with --corpus, those programs of tests/security (the server must have the static policy
   off), judged by their headers as tests/security/corpus_test.cc does: the status (and
   error), no ESCAPED line, a BLOCKED line where the status is success, the --secret nowhere.
@@ -115,6 +116,27 @@ def check_classic_cases(url):
                "%.1f MB and %.1f MB" % (small["memory_used"], big["memory_used"]))
 
 
+def check_session(url):
+    """A session as examples/client.py's Session uses it: state across runs, a file the code
+    wrote listed and read back through the files routes, the session ended by close()."""
+    try:
+        with client.Session(url, files={"in.txt": "given"}) as s:
+            s.run("x = 41")
+            out = s.run("print(x + 1)\nopen('r.txt', 'w').write('made')")
+            report(out["stdout"] == "42\n", "a session keeps its state", repr(out["stdout"]))
+            paths = [f["path"] for f in s.files()]
+            report(paths == ["in.txt", "r.txt"], "a session's files are listed", repr(paths))
+            got = (s.read("in.txt"), s.read("r.txt"))
+            report(got == (b"given", b"made"), "a session's files are read back", repr(got))
+        try:
+            s.run("1")
+            report(False, "a closed session answers 410", "it ran")
+        except client.PyRunnerError as e:
+            report(e.status == 410, "a closed session answers 410", str(e))
+    except client.PyRunnerError as e:
+        report(False, "sessions", str(e))
+
+
 HEADER = re.compile(r"^# ([a-z][a-z0-9-]*): (.*)$")
 
 
@@ -199,6 +221,7 @@ def main():
     check_health(h, args)
     if not args.skip_classic:
         check_classic_cases(args.url)
+        check_session(args.url)
     corpus = args.corpus
     if args.corpus_all:
         corpus = [n for n in all_corpus_programs() if n not in args.corpus_skip]
