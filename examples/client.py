@@ -99,18 +99,23 @@ def run(code, timeout=None, memory_limit=None, stdin=None, files=None, base_url=
     `max_wait` seconds per wait. Any other refusal raises PyRunnerError with the server's
     detail, e.g. a 422 for a memory_limit out of range.
     """
-    body = {"code": code}
-    if timeout is not None:
-        body["timeout"] = timeout
-    if memory_limit is not None:
-        body["memory_limit"] = memory_limit
-    if stdin is not None:
-        body["stdin"] = stdin
+    body = _run_body(code, timeout=timeout, memory_limit=memory_limit, stdin=stdin, files=files)
+    return _post_retrying(base_url, "/run", body, _http_timeout(timeout), max_retries, max_wait,
+                          200)
+
+
+def _run_body(code, files=None, **fields):
+    """A request body: `code` and the other fields that are given (not None), `files` encoded."""
+    body = {} if code is None else {"code": code}
+    body.update((k, v) for k, v in fields.items() if v is not None)
     if files:
         body["files"] = _files_field(files)
-    # The run may take up to its timeout (the server's maximum when unknown), plus a queue wait.
-    http_timeout = (timeout if timeout is not None else 300) + 30
-    return _post_retrying(base_url, "/run", body, http_timeout, max_retries, max_wait, 200)
+    return body
+
+
+def _http_timeout(timeout):
+    """The run may take up to its timeout (the server's maximum when unknown), plus a wait."""
+    return (timeout if timeout is not None else 300) + 30
 
 
 def _files_field(files):
@@ -159,28 +164,15 @@ class Session:
     def __init__(self, base_url=DEFAULT_URL, memory_limit=None, idle_timeout=None, files=None,
                  max_retries=5, max_wait=30.0):
         self.base_url, self.max_retries, self.max_wait = base_url, max_retries, max_wait
-        body = {}
-        if memory_limit is not None:
-            body["memory_limit"] = memory_limit
-        if idle_timeout is not None:
-            body["idle_timeout"] = idle_timeout
-        if files:
-            body["files"] = _files_field(files)
+        body = _run_body(None, memory_limit=memory_limit, idle_timeout=idle_timeout, files=files)
         self.info = _post_retrying(base_url, "/sessions", body, 60, max_retries, max_wait, 201)
         self.id = self.info["id"]
         self.path = "/sessions/" + self.id
 
     def run(self, code, timeout=None, stdin=None, files=None):
         """Runs `code` in the session; the result dict of run(), plus execution_count."""
-        body = {"code": code}
-        if timeout is not None:
-            body["timeout"] = timeout
-        if stdin is not None:
-            body["stdin"] = stdin
-        if files:
-            body["files"] = _files_field(files)
-        http_timeout = (timeout if timeout is not None else 300) + 30
-        return _post_retrying(self.base_url, self.path + "/run", body, http_timeout,
+        body = _run_body(code, timeout=timeout, stdin=stdin, files=files)
+        return _post_retrying(self.base_url, self.path + "/run", body, _http_timeout(timeout),
                               self.max_retries, self.max_wait, 200)
 
     def files(self):
