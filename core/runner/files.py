@@ -6,6 +6,7 @@ only what the program itself could. Paths are resolved one component at a time w
 under a directory fd, so a symlink (to /etc/passwd, /proc/1/environ, anywhere) is never
 followed, and only regular files are read (a FIFO would block, a device could be endless).
 """
+import importlib
 import os
 import stat
 
@@ -58,6 +59,10 @@ def write_inputs(files, data, root=".", replace=False):
             offset += size
     finally:
         os.close(root_fd)
+    # The given modules must be importable (the working directory is on sys.path): the import
+    # system may have looked there before they existed, or before the directory did, and kept
+    # what it found.
+    importlib.invalidate_caches()
 
 
 def _walk(root_fd, prefix, out, limit):

@@ -1,6 +1,7 @@
 """core/runner/files.py: the working directory's files in and out, links never followed."""
 import base64
 import os
+import sys
 import tempfile
 import unittest
 
@@ -40,6 +41,20 @@ class FilesTest(unittest.TestCase):
             self.assertEqual(f.read(), b"x\n1\n")
         with open(self.path("b.bin"), "rb") as f:
             self.assertEqual(f.read(), b"\x00\xff")
+
+    def test_a_given_module_imports_though_its_directory_was_looked_in_before(self):
+        missing = self.path("later")  # not there yet: the import system caches that
+        sys.path.insert(0, missing)
+        try:
+            with self.assertRaises(ImportError):
+                import given_module  # noqa: F401
+            os.mkdir(missing)
+            files.write_inputs([{"path": "given_module.py", "size": 6}], b"X = 7\n", root=missing)
+            import given_module
+            self.assertEqual(given_module.X, 7)
+        finally:
+            sys.path.remove(missing)
+            sys.modules.pop("given_module", None)
 
     def test_inputs_never_go_through_a_link(self):
         os.symlink(self.outside.name, self.path("link"))
