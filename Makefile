@@ -6,8 +6,8 @@ PORT ?= 8000
 APT_PACKAGES = $(shell grep -hv '^\s*\#' deps/build-packages.txt deps/runtime-packages.txt \
 	deps/test-packages.txt)
 
-.PHONY: deps build test compat unit security packaging serve bench format format-check clean \
-	test-cgroup2 test-docker test-nginx
+.PHONY: compat-clients deps build test compat unit security packaging serve bench format format-check \
+	clean test-cgroup2 test-docker test-nginx
 
 deps:  ## install every dependency from Debian's packages
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -21,7 +21,7 @@ build: deps  ## build/pyrunner and build/pyrunner_tests
 
 # Everything CI runs. The test binary runs inside a throwaway PID namespace, so a sandbox
 # escape cannot signal anything on the host.
-test: build format-check
+test: build format-check compat-clients
 	/usr/bin/python3 -m unittest discover -s tests/runner -t tests/runner
 	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
 	/usr/bin/python3 tests/packaging_test.py --strict
@@ -41,6 +41,26 @@ NGINX_TEST = unshare --pid --fork --mount-proc /usr/bin/python3 tests/deploy/rep
 	--binary $(BUILD_DIR)/pyrunner
 test-nginx: build
 	$(NGINX_TEST)
+
+# The real client packages the drop-in API tests drive (tests/compat/package.json and its
+# lockfile: piston-client), installed under the build directory with Node's npm (Debian's
+# nodejs and npm, tests/compat/host-packages.txt, when the host has none); npm's cache
+# ($(NPM_CACHE)) makes a second install offline.
+NPM_CACHE ?= $(HOME)/.cache/pyrunner/npm
+COMPAT_CLIENTS = $(BUILD_DIR)/compat-clients
+compat-clients: $(COMPAT_CLIENTS)/node_modules/.package-lock.json $(COMPAT_CLIENTS)/piston_client.mjs
+$(COMPAT_CLIENTS)/node_modules/.package-lock.json: tests/compat/package.json tests/compat/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    $$(grep -hv '^\s*\#' tests/compat/host-packages.txt); \
+	fi
+	mkdir -p $(COMPAT_CLIENTS)
+	cp tests/compat/package.json tests/compat/package-lock.json $(COMPAT_CLIENTS)/
+	cd $(COMPAT_CLIENTS) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
+$(COMPAT_CLIENTS)/piston_client.mjs: tests/compat/piston_client.mjs
+	mkdir -p $(COMPAT_CLIENTS)
+	cp $< $@
 
 # Installs what a test target needs on the host: the packages of the list file $(1).
 host_packages = @if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <functional>
@@ -87,6 +88,13 @@ const std::map<std::string, std::map<std::string, Reader>>& key_table() {
         {"default_memory_mb", field(&Config::sessions, &SessionsConfig::default_memory_mb)},
         {"interrupt_grace", field(&Config::sessions, &SessionsConfig::interrupt_grace)},
         {"replica", field(&Config::sessions, &SessionsConfig::replica)}}},
+      // Keys with a dot are one level deeper: compat: {judge0: {enabled: ...}}.
+      {"compat",
+       {{"judge0.enabled", field(&Config::compat, &CompatConfig::judge0_enabled)},
+        {"judge0.result_ttl", field(&Config::compat, &CompatConfig::judge0_result_ttl)},
+        {"judge0.max_submissions", field(&Config::compat, &CompatConfig::judge0_max_submissions)},
+        {"judge0.max_store_mb", field(&Config::compat, &CompatConfig::judge0_max_store_mb)},
+        {"piston.enabled", field(&Config::compat, &CompatConfig::piston_enabled)}}},
   };
   return *table;
 }
@@ -149,6 +157,12 @@ const std::vector<Range>& range_table() {
        86400 * 30},
       {"sessions.interrupt_grace", [](const Config& c) { return c.sessions.interrupt_grace; }, 0,
        600},
+      {"compat.judge0.result_ttl", [](const Config& c) { return c.compat.judge0_result_ttl; }, 1,
+       30 * 86400},
+      {"compat.judge0.max_submissions",
+       [](const Config& c) { return c.compat.judge0_max_submissions; }, 1, 1000000},
+      {"compat.judge0.max_store_mb", [](const Config& c) { return c.compat.judge0_max_store_mb; },
+       1, 65536},
   };
   return *table;
 }
@@ -238,16 +252,31 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& sou
     if (it == key_table().end()) return Status::Error(name + ": unknown section");
     if (section.second.IsNull()) continue;
     if (!section.second.IsMap()) return Status::Error(name + ": must be a mapping");
+    // (key, value) pairs, the mappings of a dotted key's first part read one level deeper.
+    std::vector<std::pair<std::string, YAML::Node>> entries;
     for (const auto& entry : section.second) {
       const auto key = entry.first.as<std::string>();
+      const bool nests = std::any_of(it->second.begin(), it->second.end(), [&](const auto& k) {
+        return k.first.rfind(key + ".", 0) == 0;
+      });
+      if (!nests) {
+        entries.emplace_back(key, entry.second);
+        continue;
+      }
+      if (entry.second.IsNull()) continue;
+      if (!entry.second.IsMap()) return Status::Error(name + "." + key + ": must be a mapping");
+      for (const auto& sub : entry.second)
+        entries.emplace_back(key + "." + sub.first.as<std::string>(), sub.second);
+    }
+    for (const auto& [key, value] : entries) {
       const std::string path = name + "." + key;
       auto reader = it->second.find(key);
       if (reader == it->second.end()) return Status::Error(path + ": unknown key");
       try {
-        reader->second(entry.second, config);
+        reader->second(value, config);
       } catch (const YAML::Exception&) {
-        return Status::Error(path + ": invalid value " + node_text(entry.second) + " (line " +
-                             std::to_string(entry.second.Mark().line + 1) + ")");
+        return Status::Error(path + ": invalid value " + node_text(value) + " (line " +
+                             std::to_string(value.Mark().line + 1) + ")");
       }
     }
   }

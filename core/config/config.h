@@ -117,6 +117,15 @@ struct PoolConfig {
   int size = 4;
 };
 
+/// The drop-in APIs (core/compat): YAML `compat: {judge0: {...}, piston: {...}}`.
+struct CompatConfig {
+  bool judge0_enabled = true;
+  int judge0_result_ttl = 3600;        // seconds a finished submission stays readable
+  int judge0_max_submissions = 10000;  // submissions kept (finished and waiting) at once
+  int judge0_max_store_mb = 256;       // and the memory they may hold (source, files, output)
+  bool piston_enabled = true;
+};
+
 struct Config {
   LimitsConfig limits;
   PythonConfig python;
@@ -125,6 +134,7 @@ struct Config {
   ServerConfig server;
   PoolConfig pool;
   SessionsConfig sessions;
+  CompatConfig compat;
   std::string source = "built-in defaults";  // where it came from, for logs and GET /
 
   /// max_concurrent_runs with 0 resolved to the number of cores.

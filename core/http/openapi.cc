@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/compat/openapi.h"
 #include "core/grading/openapi.h"
 #include "core/model/result.h"
 #include "core/sessions/openapi.h"
@@ -124,6 +125,7 @@ std::string openapi_document(const Config& config) {
           {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}}}};
   grading::add_openapi(doc, config);
   sessions::add_openapi(doc, config);
+  compat::add_openapi(doc, config);
   return doc.dump(2);
 }
 

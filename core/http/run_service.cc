@@ -22,6 +22,41 @@ RunService::RunService(const Config& config, WarmPool& pool, Metrics& metrics)
                  std::chrono::seconds(config.server.queue_timeout)),
       abort_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
+RunService::~RunService() {
+  draining_ = true;  // the jobs still waiting get refused at once
+  {
+    std::lock_guard<std::mutex> lock(later_mutex_);
+    later_stop_ = true;
+  }
+  later_ready_.notify_all();
+  for (auto& t : later_threads_) t.join();
+}
+
+bool RunService::run_later(std::function<void()> job, size_t max_waiting) {
+  std::lock_guard<std::mutex> lock(later_mutex_);
+  if (later_stop_ || later_.size() >= max_waiting) return false;
+  later_.push_back(std::move(job));
+  if (later_threads_.empty()) {
+    for (int i = 0; i < config_.concurrent_runs(); ++i) {
+      later_threads_.emplace_back([this] {
+        for (;;) {
+          std::function<void()> next;
+          {
+            std::unique_lock<std::mutex> l(later_mutex_);
+            later_ready_.wait(l, [this] { return later_stop_ || !later_.empty(); });
+            if (later_.empty()) return;  // stopping, and nothing left
+            next = std::move(later_.front());
+            later_.pop_front();
+          }
+          next();
+        }
+      });
+    }
+  }
+  later_ready_.notify_one();
+  return true;
+}
+
 void RunService::abort_runs() {
   admission_.close();
   uint64_t one = 1;

@@ -5,7 +5,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "core/config/config.h"
 #include "core/executor/executor.h"
@@ -20,6 +25,8 @@ namespace pyrunner {
 class RunService {
  public:
   RunService(const Config& config, WarmPool& pool, Metrics& metrics);
+  /// Stops the background threads (run_later); jobs still waiting run with every run refused.
+  ~RunService();
 
   /// Waits for a run slot, takes a ready child and runs the request on it; a child that died
   /// before it got the request is replaced once. The watch's abort fd is the service's own
@@ -32,6 +39,10 @@ class RunService {
   /// A child that is done with (an ended session): killed, reaped and its cgroup removed off
   /// the caller's path.
   void retire(std::unique_ptr<ReadyChild> child) { reaper_.reap(std::move(child)); }
+  /// Runs `job` later on one of the service's own threads (as many as the run slots), for
+  /// runs a client does not wait for (Judge0's wait=false): the job calls run() as a request
+  /// would. False, and `job` dropped, when `max_waiting` jobs already wait.
+  bool run_later(std::function<void()> job, size_t max_waiting);
 
   /// Refuses new runs (503); in-flight ones go on.
   void start_draining() { draining_ = true; }
@@ -52,6 +63,12 @@ class RunService {
   Admission admission_;
   UniqueFd abort_fd_;
   std::atomic<bool> draining_{false};
+  // run_later's jobs and the threads that run them (started on first use).
+  std::mutex later_mutex_;
+  std::condition_variable later_ready_;
+  std::deque<std::function<void()>> later_;
+  std::vector<std::thread> later_threads_;
+  bool later_stop_ = false;
 };
 
 /// The HTTP answer for a run that did not happen: 429/503 with Retry-After for overload and

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "core/compat/replies.h"
 #include "core/executor/executor.h"
 #include "core/executor/scheduling.h"
 #include "core/http/admission.h"
@@ -269,8 +270,12 @@ void install_handlers(httplib::Server& server, const Config& config, Metrics& me
     if (res.status == 404)
       res.set_content(error_body("no route for " + req.method + " " + req.path), kJson);
     if (res.status == 405) res.set_content(error_body("method not allowed"), kJson);
-    if (res.status == 413)
-      res.set_content(error_body("body: larger than the maximum request size"), kJson);
+    if (res.status == 413) {
+      // In the error shape of the API the path belongs to (the drop-in APIs have their own).
+      const nlohmann::json body = {
+          {compat::error_key_for_path(req.path), "body: larger than the maximum request size"}};
+      res.set_content(body.dump(), kJson);
+    }
     if (res.body.empty()) res.set_content(error_body("HTTP " + std::to_string(res.status)), kJson);
   });
   server.set_exception_handler(

@@ -35,5 +35,7 @@ std::vector<Route> run_routes(Services& services);      // POST /run
 std::vector<Route> info_routes(Services& services);     // GET /, /openapi.json, /metrics
 std::vector<Route> grading_routes(Services& services);  // POST /grade, /batch (core/grading)
 std::vector<Route> session_routes(Services& services);  // /sessions... (core/sessions)
+std::vector<Route> judge0_routes(Services& services);   // Judge0's /submissions ... (core/compat)
+std::vector<Route> piston_routes(Services& services);   // Piston's /api/v2/... (core/compat)
 
 }  // namespace pyrunner

@@ -75,14 +75,28 @@ sessions:
   default_memory_mb: 200
   interrupt_grace: 4
   replica: east-1
+compat:
+  judge0:
+    enabled: false
+    result_ttl: 60
+    max_submissions: 5
+    max_store_mb: 7
+  piston:
+    enabled: false
 )Y";
 
 // "section.key" for every key of a YAML config text.
 std::set<std::string> key_paths(const std::string& yaml) {
   std::set<std::string> paths;
   for (const auto& section : YAML::Load(yaml)) {
-    for (const auto& key : section.second)
-      paths.insert(section.first.as<std::string>() + "." + key.first.as<std::string>());
+    for (const auto& key : section.second) {
+      const std::string path = section.first.as<std::string>() + "." + key.first.as<std::string>();
+      if (!key.second.IsMap()) {
+        paths.insert(path);
+        continue;
+      }
+      for (const auto& sub : key.second) paths.insert(path + "." + sub.first.as<std::string>());
+    }
   }
   return paths;
 }
@@ -212,6 +226,11 @@ TEST_CASE("every key is read into its own field", "[config]") {
   CHECK(c.sessions.default_memory_mb == 200);
   CHECK(c.sessions.interrupt_grace == 4);
   CHECK(c.sessions.replica == "east-1");
+  CHECK_FALSE(c.compat.judge0_enabled);
+  CHECK(c.compat.judge0_result_ttl == 60);
+  CHECK(c.compat.judge0_max_submissions == 5);
+  CHECK(c.compat.judge0_max_store_mb == 7);
+  CHECK_FALSE(c.compat.piston_enabled);
   CHECK(c.source == "changed.yaml");
 }
 
@@ -255,6 +274,10 @@ TEST_CASE("config rejections name the key and the reason", "[config]") {
   CHECK(rejection("server:\n  port: 70000\n") ==
         "server.port: must be between 0 and 65535 (got 70000)");
   CHECK(rejection("pool: [1, 2]\n") == "pool: must be a mapping");
+  CHECK(rejection("compat:\n  judge0:\n    enabeld: true\n") ==
+        "compat.judge0.enabeld: unknown key");
+  CHECK(rejection("compat:\n  judge0: 1\n") == "compat.judge0: must be a mapping");
+  CHECK(rejection("compat:\n  judge1:\n    enabled: true\n") == "compat.judge1: unknown key");
   CHECK(rejection("- a\n- b\n") == "top level: must be a mapping of sections");
   CHECK(rejection("limits: {max_timeout: [1\n").rfind("invalid YAML at line", 0) == 0);
 }
