@@ -14,7 +14,9 @@ on, then off, one after the other, and measures each the same way:
     child, and VmRSS of the server and of its zygote.
 
 It also times, on the same machine in the same run, the peer baseline: a fresh
-`python3 -c "print(1)"`, a fresh full-stack import, and a one-shot `pyrunner run`.
+`python3 -c "print(1)"`, a fresh full-stack import, and a one-shot `pyrunner run`; the
+grading routes; and the drop-in APIs (the same program through POST /run, Judge0's
+POST /submissions?wait=true and Piston's POST /api/v2/execute, in turn on one server).
 
 It is a report, not a test: a missed target prints FAIL but the exit status stays 0. It
 exits non-zero only when a server could not be started. Only the standard library is used.
@@ -884,6 +886,68 @@ def evaluate_grading_targets(res):
 
 
 # ------------------------------------------------------------------------------------------
+# the drop-in APIs
+
+
+# One program through the three routes, side by side on one server and one connection, the
+# routes taken in turn so that a burst on the shared machine hits all three alike.
+COMPAT_PLAN = {"default": 100, "quick": 30}
+COMPAT_PROGRAM = "print(sum(range(10)))"
+COMPAT_ROUTES = [
+    ("run", b"/run", {"code": COMPAT_PROGRAM},
+     lambda d: d.get("status") == "success"),
+    ("judge0_wait", b"/submissions?wait=true", {"source_code": COMPAT_PROGRAM, "language_id": 71},
+     lambda d: (d.get("status") or {}).get("id") == 3),
+    ("piston", b"/api/v2/execute",
+     {"language": "python", "version": "3", "files": [{"content": COMPAT_PROGRAM}]},
+     lambda d: (d.get("run") or {}).get("code") == 0),
+]
+
+
+def bench_compat(binary, mode, workdir, res):
+    n = COMPAT_PLAN[mode]
+    server = Server(binary, True, workdir, name="compat")
+    log("== drop-in APIs: POST /run vs Judge0 POST /submissions?wait=true vs Piston execute")
+    try:
+        server.start()
+        server.wait_pool_ready(60)
+        client = Client(server.port)
+        samples = {key: [] for key, _, _, _ in COMPAT_ROUTES}
+        bad = {key: 0 for key, _, _, _ in COMPAT_ROUTES}
+        for i in range(n + 3):
+            for key, path, body, ok in COMPAT_ROUTES:
+                server.wait_pool_ready(5)
+                status, doc, elapsed = client.post(path, json.dumps(body).encode())
+                good = status in (200, 201) and doc is not None and ok(doc)
+                if i >= 3 and good:
+                    samples[key].append(elapsed * 1e3)
+                bad[key] += 0 if good else 1
+        client.close()
+        for key, _, _, _ in COMPAT_ROUTES:
+            res[key] = {"n": len(samples[key]), "p50_ms": percentile(samples[key], 50),
+                        "p99_ms": percentile(samples[key], 99), "failed": bad[key]}
+            log("   %-12s n=%d p50 %.2f ms p99 %.2f ms%s" % (
+                key, res[key]["n"], res[key]["p50_ms"] or float("nan"),
+                res[key]["p99_ms"] or float("nan"),
+                ", %d failed" % bad[key] if bad[key] else ""))
+    finally:
+        server.stop()
+
+
+def render_compat(res):
+    lines = ["", "drop-in APIs (same run, same server, requests in turn):"]
+    base = (res.get("run") or {}).get("p50_ms")
+    for key, title in (("run", "POST /run"), ("judge0_wait", "Judge0 POST /submissions?wait=true"),
+                       ("piston", "Piston POST /api/v2/execute")):
+        r = res.get(key) or {}
+        ratio = ("%.2fx" % (r["p50_ms"] / base)
+                 if r.get("p50_ms") is not None and base else "-")
+        lines.append("  %-40s p50 %s ms, p99 %s ms  (%s of /run)" % (
+            title, fmt("%.2f", r.get("p50_ms")), fmt("%.2f", r.get("p99_ms")), ratio))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------
 # report
 
 
@@ -1036,6 +1100,9 @@ def main():
     ap.add_argument("--no-grading", action="store_true", help="skip the grading numbers")
     ap.add_argument("--no-sessions", action="store_true",
                     help="skip the sessions numbers and their Jupyter peer (bench/sessions.py)")
+    ap.add_argument("--no-compat", action="store_true", help="skip the drop-in API numbers")
+    ap.add_argument("--only-compat", action="store_true",
+                    help="only the drop-in API numbers (Judge0, Piston, beside POST /run)")
     args = ap.parse_args()
 
     binary = os.path.abspath(args.binary)
@@ -1077,7 +1144,7 @@ def main():
     t_start = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="pyrunner-bench-")
     try:
-        for pool in (() if args.only_grading else (True, False)):
+        for pool in (() if args.only_grading or args.only_compat else (True, False)):
             name = "pool_on" if pool else "pool_off"
             res = results["servers"][name] = {}
             try:
@@ -1095,9 +1162,9 @@ def main():
             finally:
                 for s in servers:
                     s.stop()
-        if not args.no_baseline and not args.only_grading:
+        if not args.no_baseline and not args.only_grading and not args.only_compat:
             results["baseline"] = bench_baseline(binary, plan, workdir)
-        if not args.no_grading:
+        if not args.no_grading and not args.only_compat:
             results["grading"] = {}
             try:
                 bench_grading(binary, mode, workdir, results["grading"])
@@ -1106,7 +1173,7 @@ def main():
                 log("bench: grading: %r" % e)
                 failed.append("grading")
                 results["grading"]["error"] = repr(e)
-        if not args.no_sessions and not args.only_grading:
+        if not args.no_sessions and not args.only_grading and not args.only_compat:
             import sessions  # bench/sessions.py, beside this file
             try:
                 results["sessions"] = sessions.bench_sessions(binary, mode, workdir)
@@ -1114,6 +1181,14 @@ def main():
                 log("bench: sessions: %r" % e)
                 failed.append("sessions")
                 results["sessions"] = {"error": repr(e)}
+        if not args.no_compat and not args.only_grading:
+            results["compat"] = {}
+            try:
+                bench_compat(binary, mode, workdir, results["compat"])
+            except (ServerFailed, OSError, http.client.HTTPException, ValueError, KeyError) as e:
+                log("bench: compat: %r" % e)
+                failed.append("compat")
+                results["compat"]["error"] = repr(e)
     except KeyboardInterrupt:
         log("bench: interrupted; stopping the servers it started")
         for s in servers:
@@ -1143,6 +1218,8 @@ def main():
     if results.get("sessions", {}).get("targets"):
         import sessions
         print(sessions.render(results["sessions"]))
+    if results.get("compat") and "error" not in results["compat"]:
+        print(render_compat(results["compat"]))
     print("total %.0f s; numbers in %s" % (results["meta"]["elapsed_s"], args.out))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
