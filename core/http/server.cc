@@ -19,6 +19,7 @@
 #include "core/executor/executor.h"
 #include "core/executor/scheduling.h"
 #include "core/http/admission.h"
+#include "core/http/backend.h"
 #include "core/http/health.h"
 #include "core/http/isolation.h"
 #include "core/http/metrics.h"
@@ -312,14 +313,6 @@ void install_handlers(httplib::Server& server, const Config& config, Metrics& me
   });
 }
 
-void setup_logging() {
-  auto logger = spdlog::stderr_logger_mt("pyrunner");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  if (const char* level = std::getenv("PYRUNNER_LOG_LEVEL"))
-    spdlog::set_level(spdlog::level::from_str(level));
-}
-
 // Connections wait in the kernel's backlog rather than in our memory (see BoundedTaskQueue);
 // raise the fd limit so that many idle keep-alive clients do not starve the runs of fds.
 void raise_fd_limit() {
@@ -352,6 +345,8 @@ Status check_listen_address(const std::string& host, int port) {
   return Status::Sys("cannot listen on " + where + ": bind", err);
 }
 
+int listen_and_serve(const Config& config, Backend& backend, const sigset_t& stop_signals);
+
 }  // namespace
 
 int serve_forever(const Config& config) {
@@ -363,7 +358,7 @@ int serve_forever(const Config& config) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  setup_logging();
+  log_to_stderr();
   raise_fd_limit();
   if (config.server.port != 0) {
     if (auto s = check_listen_address(config.server.host, config.server.port); !s.ok()) {
@@ -372,44 +367,19 @@ int serve_forever(const Config& config) {
     }
   }
 
-  auto host = sandbox::prepare_host(config);
-  if (!host.ok()) {
-    spdlog::critical("{}", host.status().message());
-    return exit_code::kUnavailable;
-  }
-  if (host->degraded) spdlog::warn("running without cgroups: {}", host->cgroup_text);
-  spdlog::info("sandbox: {}", isolation_summary(*host, sandbox::namespace_clone_flags()));
-  if (!background_scheduling_available())
-    spdlog::warn(
-        "no CAP_SYS_NICE: refilling the pool and tearing runs down compete with runs for the CPU "
-        "instead of running in the background (SCHED_IDLE)");
-  LibraryReport libraries = probe_libraries(config);
-  if (!libraries.error.empty()) spdlog::warn("library versions: {}", libraries.error);
+  auto started = Backend::start(config);
+  if (auto* code = std::get_if<int>(&started)) return *code;
+  auto backend = std::move(std::get<std::unique_ptr<Backend>>(started));
+  const int code = listen_and_serve(config, *backend, stop_signals);
+  backend.reset();  // the server is gone (and its routes' state): now the sessions and the pool
+  if (code == 0) spdlog::info("stopped");
+  return code;
+}
 
-  // The zygote gets a clean environment, so it is told the file itself (PYRUNNER_CONFIG included).
-  WarmPool pool(config, host->cgroups.get(), config.source == Config{}.source ? "" : config.source);
-  if (auto s = pool.start(); !s.ok()) {
-    spdlog::critical("{}", s.message());
-    return exit_code::kUnavailable;
-  }
+namespace {
 
-  // A canary run: a host that lets the server start but not a run (a capability, a mount or a
-  // library the sandbox needs is missing) is refused now rather than at the first request.
-  {
-    RunRequest canary;
-    canary.code = "print('ok')";
-    canary.memory_mb = config.limits.default_memory_mb;
-    auto child = pool.acquire(std::chrono::seconds(30));
-    auto result = child.ok() ? Executor(config).run(std::move(child.value()), canary)
-                             : RunOutcome(RunAbort::kInternal, child.status());
-    if (!result.ok() || result->outcome != Outcome::kSuccess) {
-      spdlog::critical("sandbox: a test run failed: {}",
-                       result.ok() ? result->stderr_text : result.status().message());
-      pool.stop();
-      return exit_code::kUnavailable;
-    }
-  }
-
+int listen_and_serve(const Config& config, Backend& backend, const sigset_t& stop_signals) {
+  Services& services = backend.services();
   httplib::Server server;
   const size_t threads = static_cast<size_t>(config.server.threads);
   server.new_task_queue = [threads] { return new BoundedTaskQueue(threads, threads * 4); };
@@ -418,15 +388,10 @@ int serve_forever(const Config& config) {
   server.set_keep_alive_max_count(1000);  // httplib's default of 5 reconnects clients constantly
   server.set_tcp_nodelay(true);  // headers and body go out in separate writes: no Nagle delay
   server.set_read_timeout(30);
-  Metrics metrics;
-  RunService runs(config, pool, metrics);
-  const RequestValidator validator(config.limits);
-  SessionManager sessions(config, runs, metrics);
-  Services services{config, *host, libraries, pool, metrics, runs, validator, sessions};
   int local_port = 0;
   auto routes = all_routes(services);
   const RouteLabels labels(routes);
-  install_handlers(server, config, metrics, labels);
+  install_handlers(server, config, services.metrics, labels);
   register_routes(server, std::move(routes), &local_port);
 
   // httplib 0.11 listens with a backlog of 5: a burst of clients would see connection resets
@@ -447,7 +412,6 @@ int serve_forever(const Config& config) {
   }
   if (port <= 0) {
     spdlog::critical("cannot listen on {}:{}", config.server.host, config.server.port);
-    pool.stop();
     return exit_code::kCannotListen;
   }
   if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
@@ -463,22 +427,12 @@ int serve_forever(const Config& config) {
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  spdlog::info("{}: no new runs; waiting up to {} s for {} in flight",
-               sig == SIGTERM ? "SIGTERM" : "SIGINT", config.server.shutdown_grace,
-               runs.admission().running());
-  runs.start_draining();
-  const auto grace_end = Clock::now() + std::chrono::seconds(config.server.shutdown_grace);
-  while (runs.admission().running() > 0 && Clock::now() < grace_end)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (runs.admission().running() > 0)
-    spdlog::warn("grace period over: killing {} runs", runs.admission().running());
-  runs.abort_runs();
-  sessions.stop();  // every session's child is killed and its cgroup removed
+  backend.stop_runs(sig == SIGTERM ? "SIGTERM" : "SIGINT");
   server.stop();
   listener.join();
-  pool.stop();
-  spdlog::info("stopped");
   return 0;
 }
+
+}  // namespace
 
 }  // namespace pyrunner
