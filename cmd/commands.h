@@ -38,6 +38,16 @@ struct ServeCommand {
   int execute() const;
 };
 
+/// `pyrunner mcp`: MCP over stdio (core/mcp/stdio.h); `serve` offers the same at /mcp.
+struct McpCommand {
+  std::string config_path;
+  std::optional<bool> pool;
+  CLI::App* app = nullptr;
+
+  void add_to(CLI::App& parent);
+  int execute() const;
+};
+
 /// `pyrunner test SOLUTION CASES`: grading from the command line (core/grading/test_command.h).
 struct TestCommand {
   grading::TestOptions options;

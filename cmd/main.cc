@@ -13,10 +13,12 @@ int main(int argc, char** argv) {
   cmd::RunCommand run;
   cmd::ServeCommand serve;
   cmd::TestCommand test;
+  cmd::McpCommand mcp;
   cmd::ZygoteCommand zygote;
   run.add_to(app);
   serve.add_to(app);
   test.add_to(app);
+  mcp.add_to(app);
   zygote.add_to(app);
   zygote.app->group("");  // internal (started by serve): not listed in --help
   try {
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
     if (run.app->parsed()) return run.execute();
     if (serve.app->parsed()) return serve.execute();
     if (test.app->parsed()) return test.execute();
+    if (mcp.app->parsed()) return mcp.execute();
     if (zygote.app->parsed()) return zygote.execute();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pyrunner: internal error: %s\n", e.what());

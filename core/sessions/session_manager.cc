@@ -259,12 +259,13 @@ json SessionManager::list() {
   return {{"sessions", all}};
 }
 
-std::optional<SessionError> SessionManager::remove(const std::string& id) {
+std::optional<SessionError> SessionManager::remove(const std::string& id,
+                                                   const std::string& reason) {
   SessionError error;
   auto session = find(id, &error);
   if (!session) return error;
   // A run in progress ends with the session (its child is killed under it).
-  end(session, "deleted by its client");
+  end(session, reason);
   return std::nullopt;
 }
 

@@ -62,8 +62,9 @@ class SessionManager {
   SessionRun run(const std::string& id, const RunRequest& request, RunWatch watch);
   std::variant<nlohmann::ordered_json, SessionError> info(const std::string& id);
   nlohmann::ordered_json list();
-  /// Ends the session now (204), or 404/410.
-  std::optional<SessionError> remove(const std::string& id);
+  /// Ends the session now (204), or 404/410; `reason` is what later calls are told (410).
+  std::optional<SessionError> remove(const std::string& id,
+                                     const std::string& reason = "deleted by its client");
   /// The pid of the session's process (its PID namespace's init), or the refusal.
   std::variant<pid_t, SessionError> root_pid(const std::string& id);
   /// A new fd (O_PATH) of the session's working directory, for the files routes (workdir.h);
