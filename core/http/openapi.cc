@@ -4,6 +4,7 @@
 
 #include "core/compat/openapi.h"
 #include "core/grading/openapi.h"
+#include "core/mcp/openapi.h"
 #include "core/model/result.h"
 #include "core/sessions/openapi.h"
 #include "version.h"
@@ -126,6 +127,7 @@ std::string openapi_document(const Config& config) {
   grading::add_openapi(doc, config);
   sessions::add_openapi(doc, config);
   compat::add_openapi(doc, config);
+  mcp::add_openapi(doc, config);
   return doc.dump(2);
 }
 

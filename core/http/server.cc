@@ -233,9 +233,12 @@ void cors(const Config& config, const httplib::Request& req, httplib::Response& 
   } else {
     return;
   }
+  // A browser's MCP client reads the session id initialize answers with, and sends it back.
+  res.set_header("Access-Control-Expose-Headers", "Mcp-Session-Id");
   if (req.method == "OPTIONS") {
     res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
-    res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-API-Key");
+    res.set_header("Access-Control-Allow-Headers",
+                   "Content-Type, Authorization, X-API-Key, Mcp-Session-Id, MCP-Protocol-Version");
     res.set_header("Access-Control-Max-Age", "600");
   }
 }

@@ -37,5 +37,6 @@ std::vector<Route> grading_routes(Services& services);  // POST /grade, /batch (
 std::vector<Route> session_routes(Services& services);  // /sessions... (core/sessions)
 std::vector<Route> judge0_routes(Services& services);   // Judge0's /submissions ... (core/compat)
 std::vector<Route> piston_routes(Services& services);   // Piston's /api/v2/... (core/compat)
+std::vector<Route> mcp_routes(Services& services);      // /mcp (core/mcp)
 
 }  // namespace pyrunner
