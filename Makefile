@@ -7,7 +7,7 @@ APT_PACKAGES = $(shell grep -hv '^\s*\#' deps/build-packages.txt deps/runtime-pa
 	deps/test-packages.txt)
 
 .PHONY: compat-clients deps build test compat unit security packaging serve bench format format-check \
-	clean test-cgroup2 test-docker test-nginx
+	clean test-cgroup2 test-docker test-nginx mcp-client
 
 deps:  ## install every dependency from Debian's packages
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -21,12 +21,27 @@ build: deps  ## build/pyrunner and build/pyrunner_tests
 
 # Everything CI runs. The test binary runs inside a throwaway PID namespace, so a sandbox
 # escape cannot signal anything on the host.
-test: build format-check compat-clients
+test: build format-check compat-clients mcp-client
 	/usr/bin/python3 -m unittest discover -s tests/runner -t tests/runner
 	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
 	/usr/bin/python3 tests/packaging_test.py --strict
 	unshare --pid --fork --mount-proc /usr/bin/python3 tests/compat/compat.py --fast --binary $(BUILD_DIR)/pyrunner
 	$(NGINX_TEST)
+
+# The official MCP TypeScript SDK, whose client tests/mcp/sdk_test.cc drives `pyrunner mcp` and
+# /mcp with (tests/mcp/package.json, pinned by its lockfile), installed under the build
+# directory with Node's npm (ensure_npm, below) and the same cache as compat-clients. Without
+# the registry this fails, and so does make test: the SDK tests are never skipped.
+MCP_CLIENT = $(BUILD_DIR)/mcp-client
+mcp-client: $(MCP_CLIENT)/node_modules/.package-lock.json $(MCP_CLIENT)/client.mjs
+$(MCP_CLIENT)/node_modules/.package-lock.json: tests/mcp/package.json tests/mcp/package-lock.json
+	$(ensure_npm)
+	mkdir -p $(MCP_CLIENT)
+	cp tests/mcp/package.json tests/mcp/package-lock.json $(MCP_CLIENT)/
+	cd $(MCP_CLIENT) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
+$(MCP_CLIENT)/client.mjs: tests/mcp/client.mjs
+	mkdir -p $(MCP_CLIENT)
+	cp $< $@
 
 # Debian's own upstream test modules of the stack, natively and inside runs (run and pool):
 # every test that passes natively and not in a run is listed (tests/compat/compat.py).
@@ -42,6 +57,14 @@ NGINX_TEST = unshare --pid --fork --mount-proc /usr/bin/python3 tests/deploy/rep
 test-nginx: build
 	$(NGINX_TEST)
 
+# Node's npm: Debian's nodejs and npm (tests/compat/host-packages.txt) when the host has none
+# (a host with another Node, e.g. one that bundles npm, is left alone).
+ensure_npm = @if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    $$(grep -hv '^\s*\#' tests/compat/host-packages.txt); \
+	fi
+
 # The real client packages the drop-in API tests drive (tests/compat/package.json and its
 # lockfile: piston-client), installed under the build directory with Node's npm (Debian's
 # nodejs and npm, tests/compat/host-packages.txt, when the host has none); npm's cache
@@ -50,11 +73,7 @@ NPM_CACHE ?= $(HOME)/.cache/pyrunner/npm
 COMPAT_CLIENTS = $(BUILD_DIR)/compat-clients
 compat-clients: $(COMPAT_CLIENTS)/node_modules/.package-lock.json $(COMPAT_CLIENTS)/piston_client.mjs
 $(COMPAT_CLIENTS)/node_modules/.package-lock.json: tests/compat/package.json tests/compat/package-lock.json
-	@if ! command -v npm >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    $$(grep -hv '^\s*\#' tests/compat/host-packages.txt); \
-	fi
+	$(ensure_npm)
 	mkdir -p $(COMPAT_CLIENTS)
 	cp tests/compat/package.json tests/compat/package-lock.json $(COMPAT_CLIENTS)/
 	cd $(COMPAT_CLIENTS) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
