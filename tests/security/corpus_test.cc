@@ -22,6 +22,7 @@
 #include "core/util/base64.h"
 #include "core/util/utf8.h"
 #include "support/harness.h"
+#include "support/mcp_client.h"
 #include "support/pool_probe.h"
 #include "support/processes.h"
 
@@ -610,5 +611,79 @@ TEST_CASE("no escape through the drop-in APIs: Judge0 /submissions and Piston /a
     CHECK(s.terminate() == 0);
     CHECK(remaining_run_cgroups(served->cgroup_prefixes) == std::vector<std::string>{});
     served.reset();
+  }
+}
+
+TEST_CASE("no escape through MCP's run_python", "[security][serve][mcp]") {
+  // Each program runs through /mcp as a model's call would: its own MCP session (a new one for
+  // each run), run_python, then DELETE /mcp, which must take everything the program started
+  // with it. An MCP session's memory limit is sessions.default_memory_mb, so the programs run
+  // on one server per memory limit their headers ask for.
+  static std::map<int, std::unique_ptr<TestServer>> servers;
+  static std::set<std::string> cgroup_prefixes;
+  static std::string last_program = "(none yet)";
+  const auto corpus = load_corpus();
+  for (const auto& a : corpus.attacks) {
+    DYNAMIC_SECTION(a.file) {
+      auto& server = servers[a.memory];
+      if (server && !server->alive()) {
+        FAIL_CHECK("the server died after " << last_program << "; starting another");
+        server.reset();
+      }
+      if (!server)
+        // Nothing preloaded: several servers start, and what a run can reach does not depend
+        // on what the zygote imported.
+        server = std::make_unique<TestServer>(std::string(kPolicyOff) +
+                                                  "python:\n  preload: []\n"
+                                                  "sessions:\n  default_memory_mb: " +
+                                                  std::to_string(a.memory) + "\n",
+                                              std::vector<std::string>{kSecretEnv});
+      last_program = a.file;
+      auto& s = *server;
+      REQUIRE(quiet_pool(s, 30s).has_value());
+      const auto facts = host_facts({getpid(), s.pid()});
+      const auto strays_before = current_strays();
+      std::set<std::string> outputs;
+      BusyHost busy(a.concurrent_activity);
+      for (int i = 0; i < a.runs; ++i) {
+        HttpMcp mcp(s);
+        INFO(a.file << " initialize " << mcp.initialize_answer().status << " "
+                    << mcp.initialize_answer().body);
+        REQUIRE(mcp.initialized());
+        auto answer =
+            mcp.post(rpc_request(i + 10, "tools/call",
+                                 {{"name", "run_python"},
+                                  {"arguments", {{"code", a.code}, {"timeout", a.timeout}}}})
+                         .dump());
+        INFO(a.file << " run " << i << " HTTP " << answer.status << " "
+                    << answer.body.substr(0, 3000));
+        REQUIRE(answer.status == 200);
+        // Nothing of the secret anywhere in what the client got, text and structure alike.
+        CHECK(answer.body.find(kSecret) == std::string::npos);
+        const json result = json::parse(answer.body)["result"];
+        REQUIRE(result.contains("structuredContent"));
+        check_verdict(a, result["structuredContent"], facts);
+        CHECK(result["isError"] == (a.expect_status != "success"));
+        outputs.insert(result["structuredContent"]["stdout"].get<std::string>());
+        CHECK(mcp.end() == 204);
+        CHECK(strays_after_run(strays_before, s.pid()) == std::vector<std::string>{});
+      }
+      if (a.runs_differ) CHECK(outputs.size() == static_cast<size_t>(a.runs));
+      cgroup_prefixes.merge(run_cgroup_prefixes_of(s.pid()));
+      CHECK(s.get("/sessions").json()["sessions"].empty());
+      auto control = s.run("print(1)");
+      REQUIRE(control.status == 200);
+      CHECK(control.json()["stdout"] == "1\n");
+    }
+  }
+  SECTION("after the corpus the servers stop cleanly and leave no run cgroup") {
+    for (auto& [memory, server] : servers) {
+      if (!server) continue;
+      REQUIRE(server->alive());
+      cgroup_prefixes.merge(run_cgroup_prefixes_of(server->pid()));
+      CHECK(server->terminate() == 0);
+    }
+    CHECK(remaining_run_cgroups(cgroup_prefixes) == std::vector<std::string>{});
+    servers.clear();
   }
 }
