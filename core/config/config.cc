@@ -70,9 +70,15 @@ const std::map<std::string, std::map<std::string, Reader>>& key_table() {
        {{"host", field(&Config::server, &ServerConfig::host)},
         {"port", field(&Config::server, &ServerConfig::port)},
         {"max_concurrent_runs", field(&Config::server, &ServerConfig::max_concurrent_runs)},
-        {"max_queue", field(&Config::server, &ServerConfig::max_queue)},
+        {"max_queue",
+         [](const YAML::Node& node, Config& config) {
+           config.server.max_queue =
+               node.IsScalar() && node.Scalar() == "auto" ? -1 : node.as<int>();
+         }},
         {"queue_timeout", field(&Config::server, &ServerConfig::queue_timeout)},
+        {"read_timeout", field(&Config::server, &ServerConfig::read_timeout)},
         {"max_body_bytes", field(&Config::server, &ServerConfig::max_body_bytes)},
+        {"max_pending_mb", field(&Config::server, &ServerConfig::max_pending_mb)},
         {"cors_origins", field(&Config::server, &ServerConfig::cors_origins)},
         {"shutdown_grace", field(&Config::server, &ServerConfig::shutdown_grace)},
         {"threads", field(&Config::server, &ServerConfig::threads)},
@@ -141,10 +147,12 @@ const std::vector<Range>& range_table() {
       {"server.port", [](const Config& c) { return c.server.port; }, 0, 65535},
       {"server.max_concurrent_runs", [](const Config& c) { return c.server.max_concurrent_runs; },
        0, 1024},
-      {"server.max_queue", [](const Config& c) { return c.server.max_queue; }, 0, 100000},
       {"server.queue_timeout", [](const Config& c) { return c.server.queue_timeout; }, 0, 3600},
+      {"server.read_timeout", [](const Config& c) { return c.server.read_timeout; }, 1, 3600},
       {"server.max_body_bytes", [](const Config& c) { return c.server.max_body_bytes; }, 1024,
        1L << 30},
+      {"server.max_pending_mb", [](const Config& c) { return c.server.max_pending_mb; }, 1,
+       1 << 20},
       {"server.shutdown_grace", [](const Config& c) { return c.server.shutdown_grace; }, 0, 3600},
       {"server.threads", [](const Config& c) { return c.server.threads; }, 4, 4096},
       {"server.max_batch", [](const Config& c) { return c.server.max_batch; }, 1, 10000},
@@ -221,6 +229,13 @@ Status validate_config(const Config& c) {
       return Status::Error("python.figure_formats: '" + f + "' is not one of png, svg, jpeg, pdf");
   }
   if (c.server.host.empty()) return Status::Error("server.host: must not be empty");
+  if (c.server.max_queue < -1 || c.server.max_queue > 100000)
+    return Status::Error("server.max_queue: must be 'auto' or between 0 and 100000 (got " +
+                         std::to_string(c.server.max_queue) + ")");
+  if (c.server.max_pending_mb * (1L << 20) < c.server.max_body_bytes)
+    return Status::Error(
+        "server.max_pending_mb: must hold at least one request of "
+        "server.max_body_bytes");
   if (c.sessions.default_memory_mb < l.min_memory_mb ||
       c.sessions.default_memory_mb > l.max_memory_mb)
     return Status::Error(

@@ -93,12 +93,14 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8000;
   int max_concurrent_runs = 0;  // 0: one per CPU core
-  int max_queue = 16;
-  int queue_timeout = 10;
+  int max_queue = -1;           // -1 ("auto"): no fixed bound, the wait budget decides
+  int queue_timeout = 10;       // seconds from a request's arrival to its run slot
+  int read_timeout = 30;        // seconds from a request's first byte to its last
   long max_body_bytes = 10 << 20;
+  int max_pending_mb = 256;  // requests held in memory (arriving, waiting, answered)
   std::vector<std::string> cors_origins = {"*"};
   int shutdown_grace = 10;
-  int threads = 64;
+  int threads = 256;    // most worker threads; started as requests need them
   int max_batch = 100;  // runs in one POST /batch
   int max_tests = 100;  // tests in one POST /grade
 };

@@ -31,6 +31,9 @@ struct RunWatch {
   int client_fd = -1;  // a client socket: if the peer hangs up, the run is killed
   int abort_fd = -1;   // readable (an eventfd written at shutdown): the run is killed
   RunObserver* observer = nullptr;
+  // When the request arrived: its wait for a run slot (server.queue_timeout) counts from
+  // there. Unset: from when it asks.
+  std::chrono::steady_clock::time_point arrived{};
 };
 
 /// Why a run produced no result. Not a verdict on the program.
@@ -58,11 +61,18 @@ class RunOutcome {
   /// Only when !ok().
   RunAbort abort() const { return abort_; }
   const Status& status() const { return status_; }
+  /// Overload: seconds after which a retry would likely be served (Retry-After); 0: unknown.
+  int retry_after() const { return retry_after_; }
+  RunOutcome& with_retry_after(int seconds) {
+    retry_after_ = seconds;
+    return *this;
+  }
 
  private:
   std::optional<RunResult> result_;
   RunAbort abort_ = RunAbort::kInternal;
   Status status_;
+  int retry_after_ = 0;
 };
 
 /// What a session's run did to the session.

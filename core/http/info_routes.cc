@@ -45,10 +45,13 @@ void health(Services& s, HttpResponse& res) {
       {"zygote_uptime_s", std::round(pool.zygote_uptime_s * 10) / 10},
       {"zygote_restarts", pool.zygote_restarts},
       {"preloaded", pool.mode != "cold" ? s.config.python.preload : std::vector<std::string>{}}};
-  j["runs"] = {{"running", s.runs.admission().running()},
-               {"waiting", s.runs.admission().waiting()},
-               {"max_concurrent", s.config.concurrent_runs()},
-               {"max_queue", s.config.server.max_queue}};
+  j["runs"] = {
+      {"running", s.runs.admission().running()},
+      {"waiting", s.runs.admission().waiting()},
+      {"max_concurrent", s.config.concurrent_runs()},
+      {"max_queue", s.config.server.max_queue < 0 ? ordered_json("auto")
+                                                  : ordered_json(s.config.server.max_queue)},
+      {"queue_timeout", s.config.server.queue_timeout}};
   j["sessions"] = {{"open", s.sessions.open_count()},
                    {"max", s.config.sessions.max_sessions},
                    {"replica", s.sessions.replica()},
@@ -69,7 +72,8 @@ std::vector<Route> info_routes(Services& s) {
        [&s](const HttpRequest&, HttpResponse& res) {
          auto pool = s.pool.stats();
          res.status = 200;
-         res.body = s.metrics.render(pool.ready, pool.size, s.sessions.open_count());
+         res.body =
+             s.metrics.render(pool.ready, pool.size, s.sessions.open_count(), s.connections());
          res.content_type = "text/plain; version=0.0.4";
        }},
   };

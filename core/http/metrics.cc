@@ -1,5 +1,6 @@
 #include "core/http/metrics.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace pyrunner {
@@ -17,6 +18,15 @@ void Metrics::run_finished(const std::string& outcome, double seconds) {
   }
   ++latency_count_;
   latency_sum_ += seconds;
+}
+
+void Metrics::queue_wait(double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (size_t i = 0; i < kWaitBuckets.size(); ++i) {
+    if (seconds <= kWaitBuckets[i]) ++wait_counts_[i];
+  }
+  ++wait_count_;
+  wait_sum_ += seconds;
 }
 
 void Metrics::run_started() {
@@ -44,7 +54,8 @@ void Metrics::session_ended() {
   ++sessions_ended_;
 }
 
-std::string Metrics::render(int pool_ready, int pool_size, int sessions_open) const {
+std::string Metrics::render(int pool_ready, int pool_size, int sessions_open,
+                            const ConnectionGauges& connections) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream out;
   out << "# HELP pyrunner_http_requests_total HTTP requests by route and status code.\n"
@@ -69,6 +80,15 @@ std::string Metrics::render(int pool_ready, int pool_size, int sessions_open) co
   out << "pyrunner_run_duration_seconds_bucket{le=\"+Inf\"} " << latency_count_ << "\n"
       << "pyrunner_run_duration_seconds_sum " << latency_sum_ << "\n"
       << "pyrunner_run_duration_seconds_count " << latency_count_ << "\n"
+      << "# HELP pyrunner_queue_wait_seconds Time from a request's arrival to its run slot.\n"
+      << "# TYPE pyrunner_queue_wait_seconds histogram\n";
+  for (size_t i = 0; i < kWaitBuckets.size(); ++i) {
+    out << "pyrunner_queue_wait_seconds_bucket{le=\"" << kWaitBuckets[i] << "\"} "
+        << wait_counts_[i] << "\n";
+  }
+  out << "pyrunner_queue_wait_seconds_bucket{le=\"+Inf\"} " << wait_count_ << "\n"
+      << "pyrunner_queue_wait_seconds_sum " << wait_sum_ << "\n"
+      << "pyrunner_queue_wait_seconds_count " << wait_count_ << "\n"
       << "# HELP pyrunner_runs_in_flight Runs executing now.\n"
       << "# TYPE pyrunner_runs_in_flight gauge\n"
       << "pyrunner_runs_in_flight " << in_flight_ << "\n"
@@ -89,7 +109,19 @@ std::string Metrics::render(int pool_ready, int pool_size, int sessions_open) co
       << "pyrunner_sessions_created_total " << sessions_created_ << "\n"
       << "# HELP pyrunner_sessions_ended_total Sessions ended (deleted, expired, killed).\n"
       << "# TYPE pyrunner_sessions_ended_total counter\n"
-      << "pyrunner_sessions_ended_total " << sessions_ended_ << "\n";
+      << "pyrunner_sessions_ended_total " << sessions_ended_ << "\n"
+      << "# HELP pyrunner_http_connections Open client connections, by what they are doing.\n"
+      << "# TYPE pyrunner_http_connections gauge\n"
+      << "pyrunner_http_connections{state=\"receiving\"} " << connections.receiving << "\n"
+      << "pyrunner_http_connections{state=\"queued\"} " << connections.queued << "\n"
+      << "pyrunner_http_connections{state=\"serving\"} " << connections.serving << "\n"
+      << "pyrunner_http_connections{state=\"idle\"} "
+      << std::max(
+             0, connections.open - connections.receiving - connections.queued - connections.serving)
+      << "\n"
+      << "# HELP pyrunner_http_threads Worker threads answering requests (started as needed).\n"
+      << "# TYPE pyrunner_http_threads gauge\n"
+      << "pyrunner_http_threads " << connections.threads << "\n";
   return out.str();
 }
 

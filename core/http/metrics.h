@@ -1,6 +1,6 @@
 #pragma once
 /// Prometheus metrics of the server: requests by route and status, runs by outcome, run
-/// latency, in-flight runs, overload rejections.
+/// latency, the wait for a run slot, in-flight runs, overload rejections.
 
 #include <array>
 #include <map>
@@ -10,17 +10,25 @@
 
 namespace pyrunner {
 
+/// The reception's connections and workers, now (gauges).
+struct ConnectionGauges {
+  int open = 0, receiving = 0, queued = 0, serving = 0, threads = 0;
+};
+
 class Metrics {
  public:
   void request(const std::string& route, int status);
   void run_finished(const std::string& outcome, double seconds);
+  /// How long a run waited for its slot, from its request's arrival.
+  void queue_wait(double seconds);
   void run_started();
   void run_ended();
   void rejected();
   void session_created();
   void session_ended();
   /// The Prometheus text exposition format (version 0.0.4).
-  std::string render(int pool_ready, int pool_size, int sessions_open = 0) const;
+  std::string render(int pool_ready, int pool_size, int sessions_open = 0,
+                     const ConnectionGauges& connections = {}) const;
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
@@ -29,6 +37,11 @@ class Metrics {
   std::map<std::pair<std::string, int>, long> requests_;
   std::map<std::string, long> runs_;
   std::array<long, kBuckets.size()> bucket_counts_{};
+  static constexpr std::array<double, 12> kWaitBuckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25,
+                                                          0.5,   1,     2.5,  5,    10,  30};
+  std::array<long, kWaitBuckets.size()> wait_counts_{};
+  long wait_count_ = 0;
+  double wait_sum_ = 0;
   long latency_count_ = 0;
   double latency_sum_ = 0;
   long in_flight_ = 0;

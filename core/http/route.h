@@ -3,6 +3,7 @@
 /// grading, the drop-in APIs, MCP) lists its routes as a table of method, path pattern and
 /// handler; core/http/server.cc is the only file that knows cpp-httplib.
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -17,8 +18,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;      // names lowercased
   std::multimap<std::string, std::string> params;  // the query string
   std::vector<std::string> captures;               // the pattern's groups, in order
-  std::function<int()> client_fd;                  // the connection's socket, found on demand
+  std::function<int()> client_fd;                  // the connection's socket
   std::string remote_addr;
+  std::chrono::steady_clock::time_point received_at;  // when it had arrived whole
 
   /// The header's value, or "" (`name` in lowercase).
   std::string header(const std::string& name) const;

@@ -19,7 +19,7 @@ std::vector<Route> run_routes(Services& s) {
     auto expectation = grading::read_expectation(body, s.config.limits);  // + verdict, diff
     if (auto* error = std::get_if<ValidationError>(&expectation))
       return res.error(error->http_status, error->detail);
-    auto outcome = s.runs.run(request, RunWatch{req.client_fd ? req.client_fd() : -1});
+    auto outcome = s.runs.run(request, watch_of(req));
     if (!outcome.ok()) {
       res.run_status = "aborted";
       return reply_abort(outcome, res);

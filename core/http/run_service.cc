@@ -66,23 +66,26 @@ void RunService::abort_runs() {
 RunOutcome RunService::in_slot(RunWatch& watch,
                                const std::function<RunOutcome(const RunWatch&)>& work) {
   if (draining_) return RunOutcome(RunAbort::kShutdown, Status::Error("server is shutting down"));
-  switch (admission_.enter()) {
+  const auto arrived = watch.arrived == Clock::time_point{} ? Clock::now() : watch.arrived;
+  switch (admission_.enter(arrived)) {
     case Admission::Verdict::kAdmitted:
       break;
     case Admission::Verdict::kQueueFull:
       metrics_.rejected();
-      return RunOutcome(
-          RunAbort::kQueueFull,
-          Status::Error("server busy: every run slot is taken and the queue is full"));
+      return RunOutcome(RunAbort::kQueueFull,
+                        Status::Error("server busy: every run slot is taken and the queue is full"))
+          .with_retry_after(admission_.expected_wait_s());
     case Admission::Verdict::kWaitedTooLong:
       metrics_.rejected();
       return RunOutcome(RunAbort::kQueueTimeout,
-                        Status::Error("server busy: no run slot freed up in time"));
+                        Status::Error("server busy: no run slot freed up in time"))
+          .with_retry_after(admission_.expected_wait_s());
     case Admission::Verdict::kClosed:
       return RunOutcome(RunAbort::kShutdown, Status::Error("server is shutting down"));
   }
   AdmissionSlot slot(admission_);
   const auto admitted = Clock::now();
+  metrics_.queue_wait(std::chrono::duration<double>(admitted - arrived).count());
   if (watch.abort_fd < 0) watch.abort_fd = abort_fd_.get();
   metrics_.run_started();
   RunOutcome result = work(watch);
@@ -116,15 +119,22 @@ RunOutcome RunService::run(const RunRequest& request, RunWatch watch) {
   });
 }
 
+RunWatch watch_of(const HttpRequest& req) {
+  RunWatch watch;
+  watch.client_fd = req.client_fd ? req.client_fd() : -1;
+  watch.arrived = req.received_at;
+  return watch;
+}
+
 void reply_abort(const RunOutcome& outcome, HttpResponse& res) {
   const std::string& why = outcome.status().message();
   switch (outcome.abort()) {
     case RunAbort::kQueueFull:
-      return res.error(429, why, 1);
+      return res.error(429, why, std::max(outcome.retry_after(), 1));
     case RunAbort::kQueueTimeout:
     case RunAbort::kShutdown:
     case RunAbort::kUnavailable:
-      return res.error(503, why, 1);
+      return res.error(503, why, std::max(outcome.retry_after(), 1));
     case RunAbort::kClientGone:
       return res.error(499, why);  // never read
     case RunAbort::kNotDelivered:

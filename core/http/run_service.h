@@ -71,6 +71,10 @@ class RunService {
   bool later_stop_ = false;
 };
 
+/// What watches a run for `req`: its client's socket (a hang-up kills the run) and its
+/// arrival (the wait for a slot counts from there).
+RunWatch watch_of(const HttpRequest& req);
+
 /// The HTTP answer for a run that did not happen: 429/503 with Retry-After for overload and
 /// shutdown, 499 for a client that left, 500 for our own failures (logged).
 void reply_abort(const RunOutcome& outcome, HttpResponse& res);

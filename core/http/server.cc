@@ -1,15 +1,14 @@
 #include "core/http/server.h"
 
-#include <dirent.h>
 #include <httplib.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <atomic>
 #include <nlohmann/json.hpp>
@@ -24,6 +23,7 @@
 #include "core/http/isolation.h"
 #include "core/http/metrics.h"
 #include "core/http/openapi.h"
+#include "core/http/reception.h"
 #include "core/http/route.h"
 #include "core/http/run_service.h"
 #include "core/http/services.h"
@@ -42,107 +42,103 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::ordered_json;
 
 constexpr const char* kJson = "application/json";
+// A connection between requests is closed after this long; one carries this many requests at
+// most, then clients reconnect (httplib's default of 5 made them reconnect constantly).
+constexpr auto kIdleTimeout = std::chrono::seconds(5);
+constexpr int kRequestsPerConnection = 1000;
+// How long a write waits for the client to make room before the client counts as gone.
+constexpr int kWriteTimeoutMs = 5000;
 
-// httplib's own pool queues accepted connections without bound. This one blocks the accept
-// loop once `max_pending` connections wait, which leaves further clients in the kernel's
-// listen backlog: memory and threads stay bounded under any load.
-class BoundedTaskQueue : public httplib::TaskQueue {
+// A connection's request, as cpp-httplib reads it, and its answer, as it writes it. The
+// reception (reception.h) has received the whole request before a worker gets it, so reading
+// never waits: the stream ends where the request does (a pipelined request after it stays for
+// the next turn). Writes wait for room at most `write_timeout` each.
+class ConnectionStream : public httplib::Stream {
  public:
-  BoundedTaskQueue(size_t threads, size_t max_pending) : max_pending_(max_pending) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  ConnectionStream(const Connection& conn, int write_timeout_ms)
+      : conn_(conn), write_timeout_ms_(write_timeout_ms) {}
+
+  bool is_readable() const override { return read_ < conn_.request_size; }
+  // Whether the client can take more of a streamed answer: it has room (waiting for it as
+  // long as a write would) and has not hung up.
+  bool is_writable() const override {
+    pollfd p{conn_.fd, POLLOUT | POLLRDHUP, 0};
+    return poll(&p, 1, write_timeout_ms_) == 1 && (p.revents & POLLOUT) &&
+           !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
   }
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock<std::mutex> lock(mutex_);
-    room_.wait(lock, [this] { return jobs_.size() < max_pending_ || shutdown_; });
-    jobs_.push_back(std::move(fn));
-    ready_.notify_one();
+  ssize_t read(char* ptr, size_t size) override {
+    const size_t n = std::min(size, conn_.request_size - read_);
+    std::memcpy(ptr, conn_.bytes.data() + read_, n);
+    read_ += n;
+    return static_cast<ssize_t>(n);
   }
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      shutdown_ = true;
+  ssize_t write(const char* ptr, size_t size) override {
+    size_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::send(conn_.fd, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EAGAIN) {
+        pollfd p{conn_.fd, POLLOUT, 0};
+        if (poll(&p, 1, write_timeout_ms_) != 1 || !(p.revents & POLLOUT)) return -1;
+      } else if (!(n < 0 && errno == EINTR)) {
+        return -1;
+      }
     }
-    ready_.notify_all();
-    room_.notify_all();
-    for (auto& t : workers_) t.join();
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = conn_.remote_ip;
+    port = conn_.remote_port;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = conn_.local_ip;
+    port = conn_.local_port;
+  }
+  int socket() const override { return conn_.fd; }
+  size_t bytes_read() const { return read_; }
+
+ private:
+  const Connection& conn_;
+  const int write_timeout_ms_;
+  size_t read_ = 0;
+};
+
+// The connection a worker is answering: set around process_request, read by the route wrapper
+// (its socket, to notice a client that hangs up mid-run; when its request arrived).
+thread_local const Connection* serving = nullptr;
+
+// cpp-httplib's parser, router and writer, given the requests the reception received.
+class HttpServer : public httplib::Server {
+ public:
+  explicit HttpServer(int write_timeout_ms) : write_timeout_ms_(write_timeout_ms) {}
+
+  /// While open, streamed answers go on; close() ends them (shutdown). httplib takes a valid
+  /// listening socket as "running".
+  void open(int listen_fd) { svr_sock_ = listen_fd; }
+  void close() { svr_sock_ = INVALID_SOCKET; }
+
+  /// Answers the request at the front of `conn`; whether the connection may carry another.
+  bool serve(Connection& conn) {
+    ConnectionStream stream(conn, write_timeout_ms_);
+    bool closed = false;
+    serving = &conn;
+    const bool written = process_request(stream, conn.last, closed, nullptr);
+    serving = nullptr;
+    // httplib stops short of the request's end only when it could not parse it (or ignored
+    // a GET's body): where the next request starts is then uncertain.
+    return written && !closed && stream.bytes_read() == conn.request_size;
   }
 
  private:
-  void work() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        ready_.wait(lock, [this] { return !jobs_.empty() || shutdown_; });
-        if (jobs_.empty()) return;  // shut down and drained
-        fn = std::move(jobs_.front());
-        jobs_.pop_front();
-        room_.notify_one();
-      }
-      fn();
-    }
-  }
-  const size_t max_pending_;
-  std::vector<std::thread> workers_;
-  std::deque<std::function<void()>> jobs_;
-  std::mutex mutex_;
-  std::condition_variable ready_, room_;
-  bool shutdown_ = false;
+  const int write_timeout_ms_;
 };
-
-std::string numeric_host(const sockaddr_storage& addr, socklen_t len, int* port) {
-  char host[NI_MAXHOST], serv[NI_MAXSERV];
-  if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host, serv,
-                  sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-    return "";
-  *port = std::atoi(serv);
-  return host;
-}
-
-// Whether `fd` is the socket of the connection `req` came on: the same peer address and port,
-// and our listening port.
-bool is_connection(int fd, const httplib::Request& req, int local_port) {
-  sockaddr_storage peer{}, local{};
-  socklen_t peer_len = sizeof peer, local_len = sizeof local;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) return false;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) return false;
-  int peer_port = 0, our_port = 0;
-  return numeric_host(peer, peer_len, &peer_port) == req.remote_addr &&
-         peer_port == req.remote_port && !numeric_host(local, local_len, &our_port).empty() &&
-         our_port == local_port;
-}
-
-// The socket of the connection a request came on. httplib 0.11 does not expose it, but the
-// peer address and port identify it among our fds, and it stays open while the handler runs.
-// Used only to notice a client that hangs up mid-run, so that its run is killed.
-int client_socket(const httplib::Request& req, int local_port) {
-  // httplib serves a keep-alive connection on one thread: its next request is checked against
-  // the fd found last on this thread (two calls) before every fd we hold is scanned (a few
-  // hundred calls with a full pool).
-  thread_local int last_found = -1;
-  if (last_found >= 0 && is_connection(last_found, req, local_port)) return last_found;
-  int found = -1;
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (dirent* entry = readdir(dir)) {
-    int fd = std::atoi(entry->d_name);
-    struct stat st;
-    if (entry->d_name[0] == '.' || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    if (is_connection(fd, req, local_port)) {
-      found = fd;
-      break;
-    }
-  }
-  closedir(dir);
-  last_found = found;
-  return found;
-}
 
 // What the logger reports as a request's route: set by the route's wrapper, on the thread that
 // answers (httplib logs on that thread, right after the handler).
 thread_local std::string current_route;
 
-HttpRequest to_request(const httplib::Request& req, int local_port) {
+HttpRequest to_request(const httplib::Request& req) {
   HttpRequest r;
   r.method = req.method;
   r.path = req.path;
@@ -156,7 +152,10 @@ HttpRequest to_request(const httplib::Request& req, int local_port) {
   }
   for (const auto& [name, value] : req.params) r.params.emplace(name, value);
   for (size_t i = 1; i < req.matches.size(); ++i) r.captures.push_back(req.matches[i]);
-  r.client_fd = [&req, local_port] { return client_socket(req, local_port); };
+  if (serving != nullptr) {
+    r.client_fd = [fd = serving->fd] { return fd; };
+    r.received_at = serving->received_at;
+  }
   return r;
 }
 
@@ -179,13 +178,13 @@ void send_response(HttpResponse& out, httplib::Response& res) {
 
 // Registers the routes with httplib, each handler wrapped so that it sees only our types; a
 // known path with another method answers 405 with the methods it has.
-void register_routes(httplib::Server& server, std::vector<Route> routes, const int* local_port) {
+void register_routes(httplib::Server& server, std::vector<Route> routes) {
   std::map<std::string, std::vector<std::string>> methods;  // pattern -> its methods
   for (auto& route : routes) {
     methods[route.pattern].push_back(route.method);
-    auto wrapped = [route, local_port](const httplib::Request& req, httplib::Response& res) {
+    auto wrapped = [route](const httplib::Request& req, httplib::Response& res) {
       current_route = route.label;
-      HttpRequest request = to_request(req, *local_port);
+      HttpRequest request = to_request(req);
       HttpResponse response;
       route.handler(request, response);
       if (!response.run_status.empty()) {
@@ -316,8 +315,8 @@ void install_handlers(httplib::Server& server, const Config& config, Metrics& me
   });
 }
 
-// Connections wait in the kernel's backlog rather than in our memory (see BoundedTaskQueue);
-// raise the fd limit so that many idle keep-alive clients do not starve the runs of fds.
+// Connections cost a file descriptor each, not a thread (see reception.h): raise the fd limit so
+// that many idle keep-alive clients do not starve the runs of fds.
 void raise_fd_limit() {
   rlimit lim;
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
@@ -326,9 +325,11 @@ void raise_fd_limit() {
   }
 }
 
-// Whether `host:port` can be bound, asked before the sandbox and the zygote are set up (seconds
-// of work a busy port would waste). The probe socket is closed again; httplib binds its own.
-Status check_listen_address(const std::string& host, int port) {
+// The listening socket, bound before the sandbox and the zygote are set up (seconds of work a
+// busy port would waste) and listened on once the server can answer. SO_REUSEADDR: a port left
+// in TIME_WAIT is free; no SO_REUSEPORT, so a second server on the same port fails instead of
+// sharing it.
+Result<UniqueFd> bind_listener(const std::string& host, int port) {
   const std::string where = host + ":" + std::to_string(port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -338,17 +339,26 @@ Status check_listen_address(const std::string& host, int port) {
   if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
     return Status::Error("cannot listen on " + where + ": getaddrinfo: " + gai_strerror(rc));
   UniqueFd fd(::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol));
-  int one = 1;  // as the server's own socket: a port left in TIME_WAIT is free
+  int one = 1;
   int err = 0;
   if (!fd.valid() || setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
       ::bind(fd.get(), found->ai_addr, found->ai_addrlen) != 0)
     err = errno;
   freeaddrinfo(found);
-  if (err == 0) return Status::Ok();
-  return Status::Sys("cannot listen on " + where + ": bind", err);
+  if (err != 0) return Status::Sys("cannot listen on " + where + ": bind", err);
+  return fd;
 }
 
-int listen_and_serve(const Config& config, Backend& backend, const sigset_t& stop_signals);
+int bound_port(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return -1;
+  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+}
+
+int listen_and_serve(const Config& config, Backend& backend, const sigset_t& stop_signals,
+                     UniqueFd listener);
 
 }  // namespace
 
@@ -363,17 +373,16 @@ int serve_forever(const Config& config) {
   signal(SIGPIPE, SIG_IGN);
   log_to_stderr();
   raise_fd_limit();
-  if (config.server.port != 0) {
-    if (auto s = check_listen_address(config.server.host, config.server.port); !s.ok()) {
-      spdlog::critical("{}", s.message());
-      return exit_code::kCannotListen;
-    }
+  auto listener = bind_listener(config.server.host, config.server.port);
+  if (!listener.ok()) {
+    spdlog::critical("{}", listener.status().message());
+    return exit_code::kCannotListen;
   }
 
   auto started = Backend::start(config);
   if (auto* code = std::get_if<int>(&started)) return *code;
   auto backend = std::move(std::get<std::unique_ptr<Backend>>(started));
-  const int code = listen_and_serve(config, *backend, stop_signals);
+  const int code = listen_and_serve(config, *backend, stop_signals, std::move(listener.value()));
   backend.reset();  // the server is gone (and its routes' state): now the sessions and the pool
   if (code == 0) spdlog::info("stopped");
   return code;
@@ -381,58 +390,68 @@ int serve_forever(const Config& config) {
 
 namespace {
 
-int listen_and_serve(const Config& config, Backend& backend, const sigset_t& stop_signals) {
+int listen_and_serve(const Config& config, Backend& backend, const sigset_t& stop_signals,
+                     UniqueFd listener) {
   Services& services = backend.services();
-  httplib::Server server;
-  const size_t threads = static_cast<size_t>(config.server.threads);
-  server.new_task_queue = [threads] { return new BoundedTaskQueue(threads, threads * 4); };
+  Metrics& metrics = services.metrics;
+  HttpServer server(kWriteTimeoutMs);
   server.set_payload_max_length(static_cast<size_t>(config.server.max_body_bytes));
-  server.set_keep_alive_timeout(5);
-  server.set_keep_alive_max_count(1000);  // httplib's default of 5 reconnects clients constantly
-  server.set_tcp_nodelay(true);  // headers and body go out in separate writes: no Nagle delay
-  server.set_read_timeout(30);
-  int local_port = 0;
+  // What the Keep-Alive header tells clients; the reception enforces both.
+  server.set_keep_alive_timeout(kIdleTimeout.count());
+  server.set_keep_alive_max_count(kRequestsPerConnection);
   auto routes = all_routes(services);
   const RouteLabels labels(routes);
-  install_handlers(server, config, services.metrics, labels);
-  register_routes(server, std::move(routes), &local_port);
+  install_handlers(server, config, metrics, labels);
+  register_routes(server, std::move(routes));
 
-  // httplib 0.11 listens with a backlog of 5: a burst of clients would see connection resets
-  // instead of a clean 429/503. Keep the listening socket (and choose its options: no
-  // SO_REUSEPORT, so a second server on the same port fails instead of sharing it) and
-  // listen again with the system's maximum.
-  int listen_fd = -1;
-  server.set_socket_options([&listen_fd](int fd) {
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    listen_fd = fd;
-  });
-  int port = config.server.port;
-  if (port == 0) {
-    port = server.bind_to_any_port(config.server.host);
-  } else if (!server.bind_to_port(config.server.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    spdlog::critical("cannot listen on {}:{}", config.server.host, config.server.port);
+  const int port = bound_port(listener.get());
+  // The kernel's maximum backlog: a burst of clients waits to be accepted instead of seeing
+  // connection resets.
+  if (port <= 0 || ::listen(listener.get(), SOMAXCONN) != 0) {
+    spdlog::critical("cannot listen on {}:{}: {}", config.server.host, config.server.port,
+                     errno_text(errno));
     return exit_code::kCannotListen;
   }
-  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
-  local_port = port;
-  spdlog::info("listening on http://{}:{} (pool {}, {} pre-forked, {} concurrent runs, queue {})",
-               config.server.host, port, config.pool.enabled ? "warm" : "cold",
-               config.pool.enabled ? config.pool.size : 0, config.concurrent_runs(),
-               config.server.max_queue);
-  std::thread listener([&server] { server.listen_after_bind(); });
-  // httplib's stop() does nothing before listen has started: a SIGTERM pending since start-up
-  // would then leave the listener (and this thread, joining it) running forever.
-  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  server.open(listener.get());
+  ReceptionLimits limits;
+  limits.framing.max_body_bytes = static_cast<uint64_t>(config.server.max_body_bytes);
+  limits.read_timeout = std::chrono::seconds(config.server.read_timeout);
+  limits.idle_timeout = kIdleTimeout;
+  limits.max_pending_bytes = static_cast<size_t>(config.server.max_pending_mb) << 20;
+  limits.max_threads = config.server.threads;
+  limits.min_threads = std::min(config.server.threads, config.concurrent_runs() + 2);
+  limits.max_requests_per_connection = kRequestsPerConnection;
+  Reception reception(
+      std::move(listener), limits, [&server](Connection& c) { return server.serve(c); },
+      [&metrics, &labels](const Refusal& r) {
+        const std::string path = r.target.substr(0, r.target.find('?'));
+        metrics.request(path.empty() ? "other" : labels.of(path), r.status);
+        spdlog::info("{} {} {} ({})", r.method.empty() ? "-" : r.method, path.empty() ? "-" : path,
+                     r.status, r.detail);
+      });
+  services.connections = [&reception] {
+    const auto st = reception.stats();
+    return ConnectionGauges{st.connections, st.receiving, st.queued, st.serving, st.threads};
+  };
+  if (auto s = reception.start(); !s.ok()) {
+    spdlog::critical("{}", s.message());
+    return exit_code::kCannotListen;
+  }
+  spdlog::info(
+      "listening on http://{}:{} (pool {}, {} pre-forked, {} concurrent runs, queue {}, up to {} "
+      "threads)",
+      config.server.host, port, config.pool.enabled ? "warm" : "cold",
+      config.pool.enabled ? config.pool.size : 0, config.concurrent_runs(),
+      config.server.max_queue < 0 ? "within queue_timeout"
+                                  : std::to_string(config.server.max_queue),
+      config.server.threads);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   backend.stop_runs(sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  server.stop();
-  listener.join();
+  server.close();  // streamed answers end
+  reception.stop();
+  services.connections = [] { return ConnectionGauges{}; };  // the reception is gone
   return 0;
 }
 

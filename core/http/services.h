@@ -2,6 +2,7 @@
 /// What the server's routes share: the config, the host's sandbox, the pool, the run service,
 /// the metrics. One object, built by serve_forever, passed to every feature's route table.
 
+#include <functional>
 #include <vector>
 
 #include "core/config/config.h"
@@ -25,6 +26,8 @@ struct Services {
   RunService& runs;
   const RequestValidator& validator;
   SessionManager& sessions;
+  /// The reception's connections and threads, once it is up (for /metrics).
+  std::function<ConnectionGauges()> connections = [] { return ConnectionGauges{}; };
 };
 
 /// Every route of the server, in one place: each feature's table, in the order they match.

@@ -66,8 +66,7 @@ void run(Services& s, const HttpRequest& req, HttpResponse& res) {
   if (auto* error = std::get_if<ValidationError>(&parsed))
     return res.error(error->http_status, error->detail);
   const auto& request = std::get<RunRequest>(parsed);
-  auto done =
-      s.sessions.run(req.captures[0], request, RunWatch{req.client_fd ? req.client_fd() : -1});
+  auto done = s.sessions.run(req.captures[0], request, watch_of(req));
   if (done.refused) return refuse(*done.refused, res);
   if (!done.outcome->ok()) {
     res.run_status = "aborted";

@@ -59,7 +59,9 @@ server:
   max_concurrent_runs: 3
   max_queue: 5
   queue_timeout: 4
+  read_timeout: 6
   max_body_bytes: 65536
+  max_pending_mb: 64
   cors_origins: [https://a.example, https://b.example]
   shutdown_grace: 2
   threads: 8
@@ -155,7 +157,9 @@ TEST_CASE("the documented default config equals the built-in defaults", "[config
   CHECK(c.server.max_concurrent_runs == defaults.server.max_concurrent_runs);
   CHECK(c.server.max_queue == defaults.server.max_queue);
   CHECK(c.server.queue_timeout == defaults.server.queue_timeout);
+  CHECK(c.server.read_timeout == defaults.server.read_timeout);
   CHECK(c.server.max_body_bytes == defaults.server.max_body_bytes);
+  CHECK(c.server.max_pending_mb == defaults.server.max_pending_mb);
   CHECK(c.server.cors_origins == defaults.server.cors_origins);
   CHECK(c.server.shutdown_grace == defaults.server.shutdown_grace);
   CHECK(c.server.threads == defaults.server.threads);
@@ -212,7 +216,9 @@ TEST_CASE("every key is read into its own field", "[config]") {
   CHECK(c.server.max_concurrent_runs == 3);
   CHECK(c.server.max_queue == 5);
   CHECK(c.server.queue_timeout == 4);
+  CHECK(c.server.read_timeout == 6);
   CHECK(c.server.max_body_bytes == 65536);
+  CHECK(c.server.max_pending_mb == 64);
   CHECK(c.server.cors_origins == Strings{"https://a.example", "https://b.example"});
   CHECK(c.server.shutdown_grace == 2);
   CHECK(c.server.threads == 8);
@@ -239,6 +245,16 @@ TEST_CASE("an empty config keeps every default", "[config]") {
   REQUIRE(c.ok());
   CHECK(c->limits.max_timeout == 300);
   CHECK(c->source == "empty.yaml");
+}
+
+TEST_CASE("server.max_queue is auto by default, or a number", "[config]") {
+  CHECK(Config{}.server.max_queue == -1);
+  auto c = parse_config("server:\n  max_queue: auto\n", "x");
+  REQUIRE(c.ok());
+  CHECK(c->server.max_queue == -1);
+  c = parse_config("server:\n  max_queue: 0\n", "x");
+  REQUIRE(c.ok());
+  CHECK(c->server.max_queue == 0);
 }
 
 TEST_CASE("values are read into their keys", "[config]") {
@@ -273,6 +289,14 @@ TEST_CASE("config rejections name the key and the reason", "[config]") {
         "sandbox.cpu_cores: must be above 0 and at most 1024");
   CHECK(rejection("server:\n  port: 70000\n") ==
         "server.port: must be between 0 and 65535 (got 70000)");
+  CHECK(rejection("server:\n  max_queue: soon\n") ==
+        "server.max_queue: invalid value 'soon' (line 2)");
+  CHECK(rejection("server:\n  max_queue: -5\n") ==
+        "server.max_queue: must be 'auto' or between 0 and 100000 (got -5)");
+  CHECK(rejection("server:\n  read_timeout: 0\n") ==
+        "server.read_timeout: must be between 1 and 3600 (got 0)");
+  CHECK(rejection("server:\n  max_pending_mb: 5\n") ==
+        "server.max_pending_mb: must hold at least one request of server.max_body_bytes");
   CHECK(rejection("pool: [1, 2]\n") == "pool: must be a mapping");
   CHECK(rejection("compat:\n  judge0:\n    enabeld: true\n") ==
         "compat.judge0.enabeld: unknown key");

@@ -55,7 +55,10 @@ TEST_CASE("metrics render as Prometheus text, every family typed", "[metrics]") 
                                            {"pyrunner_pool_size", "gauge"},
                                            {"pyrunner_sessions_open", "gauge"},
                                            {"pyrunner_sessions_created_total", "counter"},
-                                           {"pyrunner_sessions_ended_total", "counter"}});
+                                           {"pyrunner_sessions_ended_total", "counter"},
+                                           {"pyrunner_queue_wait_seconds", "histogram"},
+                                           {"pyrunner_http_connections", "gauge"},
+                                           {"pyrunner_http_threads", "gauge"}});
   // Every outcome is there from the start, at 0, so rate() works before the first run.
   for (const char* status : {"success", "error", "timeout", "memory_exceeded"}) {
     INFO(status);
@@ -102,6 +105,29 @@ TEST_CASE("run durations fill a cumulative histogram", "[metrics]") {
   CHECK(p.samples.at("pyrunner_runs_total{status=\"error\"}") == 1);
   CHECK(p.samples.at("pyrunner_runs_total{status=\"timeout\"}") == 1);
   CHECK(p.samples.at("pyrunner_runs_total{status=\"memory_exceeded\"}") == 0);
+}
+
+TEST_CASE("waits for a run slot fill their own histogram", "[metrics]") {
+  Metrics m;
+  m.queue_wait(0.0005);
+  m.queue_wait(3);
+  auto p = parse(m.render(0, 0));
+  CHECK(p.bad_lines.empty());
+  CHECK(p.samples.at("pyrunner_queue_wait_seconds_bucket{le=\"0.001\"}") == 1);
+  CHECK(p.samples.at("pyrunner_queue_wait_seconds_bucket{le=\"2.5\"}") == 1);
+  CHECK(p.samples.at("pyrunner_queue_wait_seconds_bucket{le=\"5\"}") == 2);
+  CHECK(p.samples.at("pyrunner_queue_wait_seconds_count") == 2);
+}
+
+TEST_CASE("connections by state and worker threads", "[metrics]") {
+  Metrics m;
+  auto p = parse(m.render(0, 0, 0, {10, 3, 2, 1, 5}));
+  CHECK(p.bad_lines.empty());
+  CHECK(p.samples.at("pyrunner_http_connections{state=\"receiving\"}") == 3);
+  CHECK(p.samples.at("pyrunner_http_connections{state=\"queued\"}") == 2);
+  CHECK(p.samples.at("pyrunner_http_connections{state=\"serving\"}") == 1);
+  CHECK(p.samples.at("pyrunner_http_connections{state=\"idle\"}") == 4);
+  CHECK(p.samples.at("pyrunner_http_threads") == 5);
 }
 
 TEST_CASE("in-flight runs and rejections", "[metrics]") {
