@@ -186,6 +186,7 @@ TEST_CASE("an AdmissionSlot leaves when it goes out of scope", "[admission]") {
 namespace {
 
 using nlohmann::json;
+using pyrunner::testing::metric;
 using pyrunner::testing::TestServer;
 
 std::string light(const std::string& yaml) { return yaml + "python:\n  preload: []\n"; }
@@ -193,15 +194,6 @@ std::string light(const std::string& yaml) { return yaml + "python:\n  preload: 
 int runs_field(const TestServer& s, const char* field) {
   auto h = s.get("/").json();
   return h.is_object() && h.contains("runs") ? h["runs"].value(field, -1) : -1;
-}
-
-std::optional<double> metric(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return std::nullopt;
 }
 
 // Holds `n` run slots with runs that end when their client hangs up (the server kills the run

@@ -98,15 +98,6 @@ size_t complete_answers(const std::string& answer) {
   }
 }
 
-std::optional<double> metric(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return std::nullopt;
-}
-
 std::string post_head(size_t content_length, const std::string& extra = "") {
   return "POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + extra +
          "Content-Length: " + std::to_string(content_length) + "\r\n\r\n";

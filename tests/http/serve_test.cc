@@ -148,16 +148,6 @@ std::string body_of_raw(const std::string& response) {
   return pos == std::string::npos ? "" : response.substr(pos + 4);
 }
 
-// The value of the sample `name` (labels included, exactly as rendered) in Prometheus text.
-std::optional<double> metric(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return std::nullopt;
-}
-
 void check_detail_names(const HttpResponse& r, int status, const std::string& field) {
   INFO("response " << r.status << ": " << r.body);
   CHECK(r.status == status);

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -283,6 +284,15 @@ HttpResponse TestServer::del(const std::string& path) const {
 HttpResponse TestServer::run(const std::string& code, nlohmann::json fields) const {
   fields["code"] = code;
   return post("/run", fields.dump());
+}
+
+std::optional<double> metric(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return std::nullopt;
 }
 
 }  // namespace pyrunner::testing

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +66,10 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;
   nlohmann::json json() const;
 };
+
+/// The value of the sample `name` (labels included, exactly as rendered: `a_total{k="v"}`) in
+/// Prometheus text; nullopt when no line has it.
+std::optional<double> metric(const std::string& text, const std::string& name);
 
 /// `pyrunner serve --port 0` with optional config; waits for "listening on", knows the port.
 class TestServer {
