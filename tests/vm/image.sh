@@ -32,6 +32,10 @@ if [ -f "$out/done" ]; then
   exit 0
 fi
 
+# From here on stdout is the caller's answer alone: everything else goes to stderr (mkfs.ext4
+# prints "Creating regular file ROOT.IMG" on stdout even with -q when it creates the image).
+exec 3>&1 1>&2
+
 for tool in debootstrap mkfs.ext4 chroot; do
   command -v "$tool" >/dev/null || { echo "image.sh: $tool is missing (make test-cgroup2 installs it)" >&2; exit 1; }
 done
@@ -120,4 +124,4 @@ done
 rm -rf "$out"
 mv "$work/image" "$out"
 log "image ready in $((SECONDS - started)) s: $out ($(tr '\n' ' ' <"$out/kernels"))"
-echo "$out"
+echo "$out" >&3

@@ -19,4 +19,5 @@ cp "$repo/deploy/systemd/pyrunner.service" "$work/guest/"
 cp "$build/pyrunner" "$build/pyrunner_tests" "$work/root$build/"
 printf 'SOURCE_DIR=%s\nBUILD_DIR=%s\n' "$repo" "$build" >"$work/guest/paths"
 size_mb=$(($(du -sm "$work" | cut -f1) * 3 / 2 + 64))
-mkfs.ext4 -q -F -L pyrunner-payload -d "$work" "$out" "${size_mb}M"
+# -q still prints "Creating regular file OUT_IMG" on stdout when it creates the image.
+mkfs.ext4 -q -F -L pyrunner-payload -d "$work" "$out" "${size_mb}M" >&2

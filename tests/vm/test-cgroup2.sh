@@ -26,6 +26,7 @@ started=$SECONDS
 log() { echo "test-cgroup2: $*" >&2; }
 
 image=$("$here/image.sh" "$cache")
+[ -f "$image/kernels" ] || { log "image.sh answered '$image', which holds no kernels list"; exit 1; }
 log "image $image ($((SECONDS - started)) s)"
 stable=$(sort -V "$image/kernels" | head -1)     # bookworm's (6.1)
 backports=$(sort -V "$image/kernels" | tail -1)  # bookworm-backports' (6.12+)
