@@ -10,13 +10,17 @@ Against one warm server (pool 8) it measures, client-side over one keep-alive co
   * create: POST /sessions p50/p99 (the pool refilled before each, as a client creating a
     session now and then sees it), and DELETE after each;
   * run: POST /sessions/{id}/run p50/p99 of print(1) and of `x += 1` (state across runs);
+  * rich results: the same, of bench.py's line plot shown as PNG and DataFrame as the last
+    expression (each answer checked to hold the image/png or text/html);
   * memory: the private memory (Private_Clean + Private_Dirty) an idle session adds, from
     the server's children with 32 sessions open minus the same without (the pool's ready
     children are there both times), divided by 32.
 
 The peer, in the same run on the same machine: a Jupyter kernel (Debian's python3-ipykernel
 through python3-jupyter-client, as a notebook server drives it): its start-up until it
-answers, execute of print(1) and `x += 1`, its private memory idle with numpy imported.
+answers, execute of print(1), `x += 1`, the plot (matplotlib-inline, ipykernel's default) and
+the DataFrame (each reply checked to carry the image/png or text/html), its private memory
+idle with numpy imported.
 """
 
 import argparse
@@ -31,8 +35,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402  (Server, Client, percentile, private_kb, proc_status)
 
-PLAN = {"default": {"creates": 40, "runs": 300, "idle_sessions": 32, "kernel_starts": 5},
-        "quick": {"creates": 10, "runs": 60, "idle_sessions": 32, "kernel_starts": 2}}
+PLAN = {"default": {"creates": 40, "runs": 300, "rich_runs": 40, "idle_sessions": 32,
+                    "kernel_starts": 5},
+        "quick": {"creates": 10, "runs": 60, "rich_runs": 10, "idle_sessions": 32,
+                  "kernel_starts": 2}}
+# (key, code, the MIME type its answer must hold): the rich results of bench.py, run again in a
+# session and in the Jupyter kernel, so that both stand beside each other in one run.
+RICH = [("run_plot", bench.PLOT, "image/png"), ("run_dataframe", bench.DATAFRAME, "text/html")]
 
 TARGETS = [
     ("create_p50_ms", "create a session p50 <= 10 ms", 10.0),
@@ -131,6 +140,17 @@ def bench_pyrunner(binary, plan, workdir, res):
                 key, res[key]["p50_ms"], res[key]["p99_ms"], ", %d failed" % bad if bad else ""))
         ok, doc, _ = run_in(client, sid, "print(x)")
         res["state_checked"] = ok and doc["stdout"] == "%d\n" % (plan["runs"] + 5)
+        for key, code, mime in RICH:
+            samples, bad = [], 0
+            for i in range(plan["rich_runs"] + 3):
+                ok, doc, elapsed = run_in(client, sid, code)
+                ok = ok and any(mime in r.get("data", {}) for r in doc.get("results", []))
+                if ok and i >= 3:
+                    samples.append(elapsed * 1e3)
+                bad += 0 if ok else 1
+            res[key] = dict(stats(samples), failed=bad)
+            bench.log("   %s p50 %.2f ms%s" % (key, res[key]["p50_ms"] or 0,
+                                            ", %d failed" % bad if bad else ""))
         request(client, "DELETE", b"/sessions/" + sid.encode())
 
         n = plan["idle_sessions"]
@@ -164,10 +184,19 @@ def bench_jupyter(plan, res):
         bench.log("   jupyter: %s" % res["error"])
         return
 
-    def execute(kc, code):
+    def execute(kc, code, mime=None):
+        """Whether the code ran (and, given `mime`, displayed that type); its time to the reply
+        with every output received, as a notebook front end sees it."""
+        seen = set()
+
+        def hook(msg):
+            if msg["msg_type"] in ("display_data", "execute_result"):
+                seen.update(msg["content"].get("data", {}))
+
         t0 = time.perf_counter()
-        reply = kc.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
-        return reply["content"]["status"] == "ok", time.perf_counter() - t0
+        reply = kc.execute_interactive(code, timeout=60, output_hook=hook)
+        ok = reply["content"]["status"] == "ok" and (mime is None or mime in seen)
+        return ok, time.perf_counter() - t0
 
     starts = []
     km = kc = None
@@ -192,6 +221,16 @@ def bench_jupyter(plan, res):
                     samples.append(elapsed * 1e3)
             res[key] = stats(samples)
             bench.log("   jupyter %s p50 %.2f ms" % (key, res[key]["p50_ms"]))
+        for key, code, mime in RICH:
+            samples, bad = [], 0
+            for i in range(plan["rich_runs"] + 3):
+                ok, elapsed = execute(kc, code, mime)
+                if ok and i >= 3:
+                    samples.append(elapsed * 1e3)
+                bad += 0 if ok else 1
+            res[key] = dict(stats(samples), failed=bad)
+            bench.log("   jupyter %s p50 %.2f ms%s" % (key, res[key]["p50_ms"] or 0,
+                                                    ", %d failed" % bad if bad else ""))
         execute(kc, "import numpy")
         pid = km.provisioner.process.pid if getattr(km, "provisioner", None) else None
         kb = bench.private_kb(pid) if pid else None
@@ -214,11 +253,15 @@ def render(res):
     rows = [("create / start (p50 ms)", get(p, "create", "p50_ms"), get(j, "start", "p50_ms")),
             ("print(1) (p50 ms)", get(p, "run_print1", "p50_ms"), get(j, "run_print1", "p50_ms")),
             ("x += 1 (p50 ms)", get(p, "run_state", "p50_ms"), get(j, "run_state", "p50_ms")),
+            ("line plot as PNG (p50 ms)", get(p, "run_plot", "p50_ms"),
+             get(j, "run_plot", "p50_ms")),
+            ("DataFrame as HTML (p50 ms)", get(p, "run_dataframe", "p50_ms"),
+             get(j, "run_dataframe", "p50_ms")),
             ("idle private MB", p.get("idle_session_private_mb"),
              j.get("idle_private_mb_with_numpy"))]
     lines = ["", "sessions (same run)            pyrunner   jupyter kernel   ratio"]
     for title, a, b in rows:
-        ratio = "%.0fx" % (b / a) if a and b else "-"
+        ratio = ("%.1fx" if b < 10 * a else "%.0fx") % (b / a) if a and b else "-"
         lines.append("  %-28s %8s   %14s   %5s" % (title, bench.fmt("%.2f", a),
                                                    bench.fmt("%.2f", b), ratio))
     lines.append("targets (sessions):")
