@@ -186,11 +186,15 @@ void register_routes(httplib::Server& server, std::vector<Route> routes) {
       current_route = route.label;
       HttpRequest request = to_request(req);
       HttpResponse response;
+      const auto started = Clock::now();
       route.handler(request, response);
       if (!response.run_status.empty()) {
         res.set_header("X-Run-Status", response.run_status);
-        spdlog::info("{} {} {} status={} code_bytes={}", req.method, route.label, response.status,
-                     response.run_status, req.body.size());
+        // duration_ms: the handler's time (admission wait, run, result), which `make bench`
+        // reads as the server-side latency.
+        const std::chrono::duration<double, std::milli> took = Clock::now() - started;
+        spdlog::info("{} {} {} status={} duration_ms={:.2f} code_bytes={}", req.method, route.label,
+                     response.status, response.run_status, took.count(), req.body.size());
       }
       send_response(response, res);
     };

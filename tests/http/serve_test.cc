@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <latch>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -505,6 +506,15 @@ TEST_CASE("every route the server answers is listed in /openapi.json", "[serve]"
       }
     }
   }
+}
+
+TEST_CASE("a run's log line has its status and how long the server took", "[serve]") {
+  // `make bench` reads duration_ms from these lines as the server-side latency.
+  TestServer s(light(kMainConfig));
+  REQUIRE(s.run("print(1)").status == 200);
+  const std::regex line(R"(POST /run 200 status=success duration_ms=[0-9]+\.[0-9]{2} code_bytes=)");
+  CHECK(eventually([&] { return std::regex_search(s.log(), line); }, 10s));
+  INFO(s.log());
 }
 
 TEST_CASE("GET /metrics is Prometheus text that counts requests and runs", "[serve]") {
