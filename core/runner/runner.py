@@ -229,8 +229,10 @@ def _compile(source, filename):
     import _ast
     tree = compile(source, filename, "exec", 0x400, dont_inherit=True)  # PyCF_ONLY_AST
     if _config["policy"]:
-        violation = policy.check_policy(tree, _config["allowed_modules"],
-                                        _config["denied_builtins"])
+        violation = policy.check_policy(
+            tree, _config["allowed_modules"], _config["denied_builtins"],
+            policy.own_modules(_config["workdir"], _config["allowed_modules"],
+                               _config["denied_builtins"]))
         if violation:
             sys.stderr.write("PolicyError: " + violation + "\n")
             raise _Rejected(violation)

@@ -147,6 +147,25 @@ TEST_CASE("the static policy: clear early errors, and off means off", "[cli]") {
   CHECK(allowed.result["stdout"] == "65534\n");
 }
 
+TEST_CASE("the static policy lets a program import its own files, checked the same way", "[cli]") {
+  // A program given as several files (Piston sends them so; --file, "files" in a request).
+  TempFile helper("import math\n\ndef area(r):\n    return round(math.pi * r * r, 2)\n",
+                  "geometry.py");
+  auto ok = run_code("from geometry import area\nprint(area(1))", {"--file", helper.path()});
+  CHECK(ok.result["status"] == "success");
+  CHECK(ok.result["stdout"] == "3.14\n");
+
+  TempFile sneaky("import os\nos.system('id')\n", "tools.py");
+  auto refused = run_code("import tools", {"--file", sneaky.path()});
+  CHECK(refused.result["status"] == "error");
+  CHECK(refused.result["error"] ==
+        "Import of 'tools' is not allowed (line 1): tools.py: Import of 'os' is not allowed "
+        "(line 1)");
+  // A module the program would write itself is not there when the check runs: still refused.
+  CHECK(run_code("open('later.py', 'w').write('x = 1')\nimport later").result["error"] ==
+        "Import of 'later' is not allowed (line 2)");
+}
+
 TEST_CASE("syntax errors and exits", "[cli]") {
   auto syntax = run_code("x = (\n");
   CHECK(syntax.result["status"] == "error");

@@ -8,7 +8,8 @@ import support
 support.load()
 from _pyrunner import runner  # noqa: E402
 
-CONFIG = {"policy": True, "allowed_modules": ["math"], "denied_builtins": ["eval"]}
+CONFIG = {"policy": True, "allowed_modules": ["math"], "denied_builtins": ["eval"],
+          "workdir": "/nonexistent"}
 
 
 class RunnerTest(unittest.TestCase):
