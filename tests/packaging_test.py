@@ -324,6 +324,21 @@ def check_compose():
     check(rel + ": cap_drop ALL, cap_add exactly " + ",".join(sorted(CAPS)),
           caps_of(svc.get("cap_drop")) == {"ALL"} and caps_of(svc.get("cap_add")) == CAPS,
           (svc.get("cap_drop"), svc.get("cap_add")))
+    # API keys from a file: env_file with $PYRUNNER_API_KEYS, empty as shipped (make test-docker
+    # checks the service without a key).
+    env_files = svc.get("env_file") or []
+    env_files = [env_files] if isinstance(env_files, str) else env_files
+    keys_env = {}
+    for f in env_files:
+        path = os.path.join(ROOT, f)
+        if os.path.isfile(path):
+            for line in open(path, encoding="utf-8"):
+                if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+                    name, value = line.rstrip("\n").split("=", 1)
+                    keys_env[name.strip()] = value
+    check(rel + ": env_file files exist and set PYRUNNER_API_KEYS (empty as shipped)",
+          env_files and all(os.path.isfile(os.path.join(ROOT, f)) for f in env_files)
+          and keys_env.get("PYRUNNER_API_KEYS") == "", (env_files, keys_env))
     # docker-compose 1.29 rejects `cgroup` (make test-docker runs both Compose versions).
     check(rel + ": no `cgroup` key (docker-compose 1.29 rejects it)", "cgroup" not in svc,
           svc.get("cgroup"))
@@ -430,6 +445,22 @@ def check_kubernetes():
     cfg_vol = vols.get(mounts.get("/etc/pyrunner"), {})
     check("statefulset.yaml: /etc/pyrunner is the ConfigMap of configmap.yaml",
           (cfg_vol.get("configMap") or {}).get("name") == (cm.get("metadata") or {}).get("name"), cfg_vol)
+    # The API keys: server.api_keys_file is the file the (required) Secret is mounted as.
+    try:
+        keys_file = conf["server"]["api_keys_file"]
+    except Exception:  # noqa: BLE001
+        keys_file = None
+    mounted = None
+    for m in ctr.get("volumeMounts", []):
+        secret = (vols.get(m["name"]) or {}).get("secret") or {}
+        for item in secret.get("items", []):
+            if secret.get("secretName") == "pyrunner-api-keys" and not secret.get("optional"):
+                mounted = m["mountPath"].rstrip("/") + "/" + item["path"]
+    check("statefulset.yaml: server.api_keys_file (configmap.yaml) is the required Secret "
+          "pyrunner-api-keys, mounted", keys_file is not None and keys_file == mounted,
+          (keys_file, mounted))
+    check("deploy/kubernetes/README.md: creates the Secret pyrunner-api-keys",
+          "create secret generic pyrunner-api-keys" in read("deploy/kubernetes/README.md"))
     res = ctr.get("resources") or {}
     check("statefulset.yaml: resource requests and limits for cpu and memory",
           all(k in (res.get(w) or {}) for w in ("requests", "limits") for k in ("cpu", "memory")), res)

@@ -49,15 +49,18 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
   // that did not happen for load or shutdown ends it with that outcome, unrecorded: a client
   // that waits is told so, a background submission (`patient`) tries again while the server
   // is overloaded. Any other failure is Judge0's Internal Error.
-  std::optional<RunOutcome> execute(Submission& sub, int client_fd, bool patient) {
+  std::optional<RunOutcome> execute(Submission& sub, int client_fd, ApiKey* key, bool patient) {
+    RunWatch watch;
+    watch.client_fd = client_fd;
+    watch.key = key;
     for (int run = 0; run < sub.number_of_runs; ++run) {
-      auto outcome = s_.runs.run(sub.request, RunWatch{client_fd});
+      auto outcome = s_.runs.run(sub.request, watch);
       // The queue was full or nothing freed up in queue_timeout: a background submission
       // stays In Queue, as in Judge0, and asks again (at once when it already waited).
       while (patient && compat::overloaded(outcome) && !s_.runs.draining()) {
-        if (outcome.abort() == RunAbort::kQueueFull)
+        if (outcome.abort() != RunAbort::kQueueTimeout)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        outcome = s_.runs.run(sub.request, RunWatch{client_fd});
+        outcome = s_.runs.run(sub.request, watch);
       }
       if (!outcome.ok()) {
         const auto why = outcome.abort();
@@ -106,11 +109,11 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
     if (auto errors = compat::read_submission(*body, base64, setup_, &sub))
       return res.json(422, field_errors_json(*errors).dump(-1, ' ', false, kReplace));
     if (!wait) {
-      if (!submit(sub)) return judge0_error(res, 503, "queue is full", 1);
+      if (!submit(sub, req.key)) return judge0_error(res, 503, "queue is full", 1);
       res.run_status = "queued";
       return res.json(201, ordered_json{{"token", sub.token}}.dump());
     }
-    if (auto refused = execute(sub, req.client_fd ? req.client_fd() : -1, false)) {
+    if (auto refused = execute(sub, req.client_fd ? req.client_fd() : -1, req.key, false)) {
       res.run_status = "aborted";
       return compat::reply_abort_as("error", *refused, res);
     }
@@ -122,14 +125,14 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
   }
 
   // Stores the submission as In Queue and runs it on the run service's background threads.
-  bool submit(Submission& sub) {
+  bool submit(Submission& sub, ApiKey* key) {
     if (!store_.add(sub)) return false;
     const std::string token = sub.token;
     const bool queued = s_.runs.run_later(
-        [self = shared_from_this(), sub]() mutable {
+        [self = shared_from_this(), sub, key]() mutable {
           sub.status_id = 2;  // Processing
           self->store_.update(sub);
-          self->execute(sub, -1, true);  // patient: it ends with a result, whatever happens
+          self->execute(sub, -1, key, true);  // patient: it ends with a result, whatever happens
           self->store_.update(sub);
         },
         static_cast<size_t>(s_.config.compat.judge0_max_submissions));
@@ -169,7 +172,7 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
       sub.created_at = std::chrono::system_clock::now();
       if (auto errors = compat::read_submission(item, base64, setup_, &sub)) {
         answer.push_back(field_errors_json(*errors));
-      } else if (!submit(sub)) {
+      } else if (!submit(sub, req.key)) {
         return judge0_error(res, 503, "queue is full", 1);
       } else {
         answer.push_back({{"token", sub.token}});

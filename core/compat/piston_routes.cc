@@ -34,7 +34,7 @@ std::vector<Route> piston_routes(Services& s) {
          RunRequest request;
          if (auto message = compat::read_execute(body, s.config, s.validator, version, &request))
            return bad_request(*message);
-         auto outcome = s.runs.run(request, RunWatch{req.client_fd ? req.client_fd() : -1});
+         auto outcome = s.runs.run(request, watch_of(req));
          if (!outcome.ok()) {
            res.run_status = "aborted";
            return compat::reply_abort_as("message", outcome, res);

@@ -24,7 +24,8 @@ const char* error_key_for_path(const std::string& path) {
 
 bool overloaded(const RunOutcome& outcome) {
   return !outcome.ok() &&
-         (outcome.abort() == RunAbort::kQueueFull || outcome.abort() == RunAbort::kQueueTimeout);
+         (outcome.abort() == RunAbort::kQueueFull || outcome.abort() == RunAbort::kQueueTimeout ||
+          outcome.abort() == RunAbort::kOverLimit);
 }
 
 }  // namespace pyrunner::compat

@@ -18,7 +18,8 @@ void reply_abort_as(const char* key, const RunOutcome& outcome, HttpResponse& re
 /// handler runs (a body over server.max_body_bytes: 413).
 const char* error_key_for_path(const std::string& path);
 
-/// Whether a run refused for load (queue full or waited too long) may be tried again later.
+/// Whether a run refused for load (queue full, waited too long, or its key at its limit of
+/// concurrent runs) may be tried again later.
 bool overloaded(const RunOutcome& outcome);
 
 }  // namespace pyrunner::compat

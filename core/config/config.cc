@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <thread>
 
 #include "core/util/fd.h"
@@ -25,6 +26,51 @@ Reader field(T Config::*section, auto member) {
     (config.*section).*member =
         node.as<std::remove_reference_t<decltype((config.*section).*member)>>();
   };
+}
+
+// A count that may be "auto" (-1).
+Reader auto_or_int(int& (*member)(Config&)) {
+  return [member](const YAML::Node& node, Config& config) {
+    member(config) = node.IsScalar() && node.Scalar() == "auto" ? -1 : node.as<int>();
+  };
+}
+
+// A rejection that names its own key path (the readers below know it, the table does not).
+struct KeyError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// server.key_overrides: {<key id>: {requests_per_minute?, concurrent_runs?, sessions?}}.
+void read_key_overrides(const YAML::Node& node, Config& config) {
+  const std::string where = "server.key_overrides";
+  if (node.IsNull()) return;
+  if (!node.IsMap()) throw KeyError(where + ": must be a mapping of key ids to limits");
+  for (const auto& entry : node) {
+    const auto id = entry.first.as<std::string>();
+    const std::string path = where + "." + id;
+    if (id.size() != 8 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw KeyError(path + ": a key id is the first 8 hex digits (lowercase) of its SHA-256");
+    if (!entry.second.IsMap()) throw KeyError(path + ": must be a mapping of limits");
+    KeyOverride o;
+    for (const auto& limit : entry.second) {
+      const auto name = limit.first.as<std::string>();
+      std::optional<int>* slot = name == "requests_per_minute" ? &o.requests_per_minute
+                                 : name == "concurrent_runs"   ? &o.concurrent_runs
+                                 : name == "sessions"          ? &o.sessions
+                                                               : nullptr;
+      if (slot == nullptr) throw KeyError(path + "." + name + ": unknown key");
+      try {
+        *slot = limit.second.IsScalar() && limit.second.Scalar() == "auto" &&
+                        name != "requests_per_minute"
+                    ? -1
+                    : limit.second.as<int>();
+      } catch (const YAML::Exception&) {
+        throw KeyError(path + "." + name + ": invalid value " + limit.second.Scalar() + " (line " +
+                       std::to_string(limit.second.Mark().line + 1) + ")");
+      }
+    }
+    config.server.key_overrides[id] = o;
+  }
 }
 
 const std::map<std::string, std::map<std::string, Reader>>& key_table() {
@@ -83,7 +129,16 @@ const std::map<std::string, std::map<std::string, Reader>>& key_table() {
         {"shutdown_grace", field(&Config::server, &ServerConfig::shutdown_grace)},
         {"threads", field(&Config::server, &ServerConfig::threads)},
         {"max_batch", field(&Config::server, &ServerConfig::max_batch)},
-        {"max_tests", field(&Config::server, &ServerConfig::max_tests)}}},
+        {"max_tests", field(&Config::server, &ServerConfig::max_tests)},
+        {"api_keys_file", field(&Config::server, &ServerConfig::api_keys_file)},
+        {"key_limits.requests_per_minute",
+         [](const YAML::Node& node,
+            Config& config) { config.server.key_limits.requests_per_minute = node.as<int>(); }},
+        {"key_limits.concurrent_runs",
+         auto_or_int([](Config& c) -> int& { return c.server.key_limits.concurrent_runs; })},
+        {"key_limits.sessions",
+         auto_or_int([](Config& c) -> int& { return c.server.key_limits.sessions; })},
+        {"key_overrides", read_key_overrides}}},
       {"pool",
        {{"enabled", field(&Config::pool, &PoolConfig::enabled)},
         {"size", field(&Config::pool, &PoolConfig::size)}}},
@@ -157,6 +212,12 @@ const std::vector<Range>& range_table() {
       {"server.threads", [](const Config& c) { return c.server.threads; }, 4, 4096},
       {"server.max_batch", [](const Config& c) { return c.server.max_batch; }, 1, 10000},
       {"server.max_tests", [](const Config& c) { return c.server.max_tests; }, 1, 10000},
+      {"server.key_limits.requests_per_minute",
+       [](const Config& c) { return c.server.key_limits.requests_per_minute; }, 0, 1000000},
+      {"server.key_limits.concurrent_runs",
+       [](const Config& c) { return c.server.key_limits.concurrent_runs; }, -1, 1024},
+      {"server.key_limits.sessions", [](const Config& c) { return c.server.key_limits.sessions; },
+       -1, 100000},
       {"pool.size", [](const Config& c) { return c.pool.size; }, 0, 256},
       {"sessions.max_sessions", [](const Config& c) { return c.sessions.max_sessions; }, 0, 100000},
       {"sessions.idle_timeout", [](const Config& c) { return c.sessions.idle_timeout; }, 1,
@@ -183,6 +244,20 @@ std::string node_text(const YAML::Node& node) {
 }
 
 }  // namespace
+
+KeyLimits Config::limits_of_key(const std::string& key_id) const {
+  KeyLimits k = server.key_limits;
+  if (auto it = server.key_overrides.find(key_id); it != server.key_overrides.end()) {
+    const KeyOverride& o = it->second;
+    k.requests_per_minute = o.requests_per_minute.value_or(k.requests_per_minute);
+    k.concurrent_runs = o.concurrent_runs.value_or(k.concurrent_runs);
+    k.sessions = o.sessions.value_or(k.sessions);
+  }
+  // Half: two keys at their limits cannot take every slot (or session) from a third.
+  if (k.concurrent_runs < 0) k.concurrent_runs = std::max(1, concurrent_runs() / 2);
+  if (k.sessions < 0) k.sessions = std::max(1, sessions.max_sessions / 2);
+  return k;
+}
 
 int Config::concurrent_runs() const {
   if (server.max_concurrent_runs > 0) return server.max_concurrent_runs;
@@ -229,6 +304,15 @@ Status validate_config(const Config& c) {
       return Status::Error("python.figure_formats: '" + f + "' is not one of png, svg, jpeg, pdf");
   }
   if (c.server.host.empty()) return Status::Error("server.host: must not be empty");
+  for (const auto& [id, o] : c.server.key_overrides) {
+    const std::string path = "server.key_overrides." + id + ".";
+    if (o.requests_per_minute && (*o.requests_per_minute < 0 || *o.requests_per_minute > 1000000))
+      return Status::Error(path + "requests_per_minute: must be between 0 and 1000000");
+    if (o.concurrent_runs && (*o.concurrent_runs < -1 || *o.concurrent_runs > 1024))
+      return Status::Error(path + "concurrent_runs: must be 'auto' or between 0 and 1024");
+    if (o.sessions && (*o.sessions < -1 || *o.sessions > 100000))
+      return Status::Error(path + "sessions: must be 'auto' or between 0 and 100000");
+  }
   if (c.server.max_queue < -1 || c.server.max_queue > 100000)
     return Status::Error("server.max_queue: must be 'auto' or between 0 and 100000 (got " +
                          std::to_string(c.server.max_queue) + ")");
@@ -292,6 +376,8 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& sou
       } catch (const YAML::Exception&) {
         return Status::Error(path + ": invalid value " + node_text(value) + " (line " +
                              std::to_string(value.Mark().line + 1) + ")");
+      } catch (const KeyError& e) {
+        return Status::Error(e.what());
       }
     }
   }

@@ -3,6 +3,8 @@
 /// from YAML, validated once (unknown keys rejected with their path), then passed as
 /// `const Config&`.
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +91,18 @@ struct PolicyConfig {
                                               "breakpoint", "globals", "locals", "vars"};
 };
 
+/// What one API key may use (server.key_limits; server.key_overrides per key id). 0: no limit.
+struct KeyLimits {
+  int requests_per_minute = 600;  // a token bucket: a minute's worth at once, then one per 60/n s
+  int concurrent_runs = -1;       // runs in a slot or waiting for one; -1 (auto): half the slots
+  int sessions = -1;              // sessions (and MCP sessions) open; -1 (auto): half the maximum
+};
+
+/// A key's own limits (server.key_overrides.<key id>): what it sets replaces key_limits'.
+struct KeyOverride {
+  std::optional<int> requests_per_minute, concurrent_runs, sessions;
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8000;
@@ -103,6 +117,11 @@ struct ServerConfig {
   int threads = 256;    // most worker threads; started as requests need them
   int max_batch = 100;  // runs in one POST /batch
   int max_tests = 100;  // tests in one POST /grade
+  // API keys, one a line (or sha256:<hex>); with keys (this file or $PYRUNNER_API_KEYS) every
+  // route but GET / and /openapi.json needs one. "": none from a file.
+  std::string api_keys_file;
+  KeyLimits key_limits;
+  std::map<std::string, KeyOverride> key_overrides;  // by key id (8 hex digits)
 };
 
 struct SessionsConfig {
@@ -141,6 +160,8 @@ struct Config {
 
   /// max_concurrent_runs with 0 resolved to the number of cores.
   int concurrent_runs() const;
+  /// The limits of the key with this id: key_limits, its override applied, auto resolved.
+  KeyLimits limits_of_key(const std::string& key_id) const;
 };
 
 /// Parses YAML text; every rejection names the key path and the reason:

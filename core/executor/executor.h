@@ -26,6 +26,8 @@ class RunObserver {
   virtual void on_display(const nlohmann::ordered_json& item) { (void)item; }
 };
 
+class ApiKey;  // core/access/keys.h
+
 /// What may end a run early besides its own limits, and who watches it.
 struct RunWatch {
   int client_fd = -1;  // a client socket: if the peer hangs up, the run is killed
@@ -34,6 +36,8 @@ struct RunWatch {
   // When the request arrived: its wait for a run slot (server.queue_timeout) counts from
   // there. Unset: from when it asks.
   std::chrono::steady_clock::time_point arrived{};
+  // Whose run it is: it counts against the key's concurrent_runs (null: no keys).
+  ApiKey* key = nullptr;
 };
 
 /// Why a run produced no result. Not a verdict on the program.
@@ -43,6 +47,7 @@ enum class RunAbort {
   kShutdown,      // the server is stopping
   kQueueFull,     // every run slot busy and the wait queue full (429)
   kQueueTimeout,  // no slot freed up within server.queue_timeout (503)
+  kOverLimit,     // the caller's API key has its concurrent_runs in flight (429)
   kUnavailable,   // no sandbox to run in: the zygote is down (503)
   kInternal,      // a failed system call of ours
 };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <variant>
 
+#include "core/access/keys.h"
 #include "core/grading/batch.h"
 #include "core/grading/grade.h"
 #include "core/http/services.h"
@@ -27,14 +28,20 @@ bool parse_body(const HttpRequest& req, HttpResponse& res, nlohmann::json* body)
 }
 
 // Each run of one grade or batch goes through admission like any other; the grade's own
-// parallelism is bounded by the slots, so that one grade does not fill the queue by itself.
-size_t parallelism(const Services& s, size_t runs) {
-  return std::min(runs, static_cast<size_t>(s.config.concurrent_runs()));
+// parallelism is bounded by the slots, so that one grade does not fill the queue by itself,
+// and by its key's concurrent_runs, which its runs count against.
+size_t parallelism(const Services& s, const HttpRequest& req, size_t runs) {
+  size_t most = static_cast<size_t>(s.config.concurrent_runs());
+  if (req.key != nullptr && req.key->limits().concurrent_runs > 0)
+    most = std::min(most, static_cast<size_t>(req.key->limits().concurrent_runs));
+  return std::min(runs, most);
 }
 
 grading::RunFn runner(Services& s, const HttpRequest& req) {
-  const int client = req.client_fd ? req.client_fd() : -1;
-  return [&s, client](const RunRequest& r) { return s.runs.run(r, RunWatch{client}); };
+  RunWatch watch;
+  watch.client_fd = req.client_fd ? req.client_fd() : -1;
+  watch.key = req.key;
+  return [&s, watch](const RunRequest& r) { return s.runs.run(r, watch); };
 }
 
 void grade(Services& s, const HttpRequest& req, HttpResponse& res) {
@@ -46,7 +53,8 @@ void grade(Services& s, const HttpRequest& req, HttpResponse& res) {
       grading::grade_from_json(body, s.validator, s.config.limits, s.config.server.max_tests);
   if (auto* e = std::get_if<ValidationError>(&parsed)) return res.error(e->http_status, e->detail);
   const auto& request = std::get<grading::GradeRequest>(parsed);
-  auto outcome = grading::run_grade(request, parallelism(s, request.tests.size()), runner(s, req));
+  auto outcome =
+      grading::run_grade(request, parallelism(s, req, request.tests.size()), runner(s, req));
   if (outcome.abort) {
     res.run_status = "aborted";
     return reply_abort(*outcome.abort, res);
@@ -63,7 +71,7 @@ void batch(Services& s, const HttpRequest& req, HttpResponse& res) {
       grading::batch_from_json(body, s.validator, s.config.limits, s.config.server.max_batch);
   if (auto* e = std::get_if<ValidationError>(&parsed)) return res.error(e->http_status, e->detail);
   const auto& items = std::get<std::vector<grading::BatchItem>>(parsed);
-  auto answer = grading::run_batch(items, parallelism(s, items.size()), runner(s, req));
+  auto answer = grading::run_batch(items, parallelism(s, req, items.size()), runner(s, req));
   res.run_status = "batch";
   res.json(200, answer.dump(-1, ' ', false, kReplace));
 }

@@ -52,6 +52,8 @@ void health(Services& s, HttpResponse& res) {
       {"max_queue", s.config.server.max_queue < 0 ? ordered_json("auto")
                                                   : ordered_json(s.config.server.max_queue)},
       {"queue_timeout", s.config.server.queue_timeout}};
+  // Whether a key is needed, never which keys there are.
+  j["auth"] = s.keys != nullptr ? "api_key" : "none";
   j["sessions"] = {{"open", s.sessions.open_count()},
                    {"max", s.config.sessions.max_sessions},
                    {"replica", s.sessions.replica()},
@@ -63,11 +65,13 @@ void health(Services& s, HttpResponse& res) {
 }  // namespace
 
 std::vector<Route> info_routes(Services& s) {
-  auto openapi = std::make_shared<const std::string>(openapi_document(s.config));
+  auto openapi = std::make_shared<const std::string>(openapi_document(s.config, s.keys != nullptr));
+  // Health and the document need no key: the probes of Kubernetes and Compose, and a client
+  // finding out how to authenticate, have none. The metrics do: they name the key ids.
   return {
-      {"GET", "/", "/", [&s](const HttpRequest&, HttpResponse& res) { health(s, res); }},
+      {"GET", "/", "/", [&s](const HttpRequest&, HttpResponse& res) { health(s, res); }, true},
       {"GET", "/openapi.json", "/openapi.json",
-       [openapi](const HttpRequest&, HttpResponse& res) { res.json(200, *openapi); }},
+       [openapi](const HttpRequest&, HttpResponse& res) { res.json(200, *openapi); }, true},
       {"GET", "/metrics", "/metrics",
        [&s](const HttpRequest&, HttpResponse& res) {
          auto pool = s.pool.stats();

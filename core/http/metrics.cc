@@ -54,6 +54,34 @@ void Metrics::session_ended() {
   ++sessions_ended_;
 }
 
+void Metrics::add_keys(const std::vector<std::string>& ids) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& id : ids) {
+    auto& k = keys_[id];
+    for (const char* limit : {"requests_per_minute", "concurrent_runs", "sessions"})
+      k.rejected[limit];
+  }
+}
+
+void Metrics::key_request(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++keys_[id].requests;
+}
+
+void Metrics::key_run(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++keys_[id].runs;
+}
+
+void Metrics::key_rejected(const std::string& id, const std::string& limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (id.empty()) {
+    ++unauthorized_;
+  } else {
+    ++keys_[id].rejected[limit];
+  }
+}
+
 std::string Metrics::render(int pool_ready, int pool_size, int sessions_open,
                             const ConnectionGauges& connections) const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -122,6 +150,24 @@ std::string Metrics::render(int pool_ready, int pool_size, int sessions_open,
       << "# HELP pyrunner_http_threads Worker threads answering requests (started as needed).\n"
       << "# TYPE pyrunner_http_threads gauge\n"
       << "pyrunner_http_threads " << connections.threads << "\n";
+  if (keys_.empty()) return out.str();  // a server without API keys
+  out << "# HELP pyrunner_key_requests_total Requests by API key id.\n"
+      << "# TYPE pyrunner_key_requests_total counter\n";
+  for (const auto& [id, k] : keys_)
+    out << "pyrunner_key_requests_total{key=\"" << id << "\"} " << k.requests << "\n";
+  out << "# HELP pyrunner_key_runs_total Runs by API key id.\n"
+      << "# TYPE pyrunner_key_runs_total counter\n";
+  for (const auto& [id, k] : keys_)
+    out << "pyrunner_key_runs_total{key=\"" << id << "\"} " << k.runs << "\n";
+  out << "# HELP pyrunner_key_rejections_total Requests refused: over a key's limit (429), by "
+         "key id and limit; without a valid key (401), with no key id.\n"
+      << "# TYPE pyrunner_key_rejections_total counter\n";
+  for (const auto& [id, k] : keys_) {
+    for (const auto& [limit, count] : k.rejected)
+      out << "pyrunner_key_rejections_total{key=\"" << id << "\",limit=\"" << limit << "\"} "
+          << count << "\n";
+  }
+  out << "pyrunner_key_rejections_total{limit=\"unauthorized\"} " << unauthorized_ << "\n";
   return out.str();
 }
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace pyrunner {
 
@@ -26,6 +27,14 @@ class Metrics {
   void rejected();
   void session_created();
   void session_ended();
+  /// The API keys' ids (with keys configured): each has its series from the start, at zero.
+  void add_keys(const std::vector<std::string>& ids);
+  /// A request that presented the key (whatever its answer).
+  void key_request(const std::string& id);
+  /// A run of the key that got its slot.
+  void key_run(const std::string& id);
+  /// A request refused for the key's `limit` (429); id "" and "unauthorized": a 401.
+  void key_rejected(const std::string& id, const std::string& limit);
   /// The Prometheus text exposition format (version 0.0.4).
   std::string render(int pool_ready, int pool_size, int sessions_open = 0,
                      const ConnectionGauges& connections = {}) const;
@@ -48,6 +57,12 @@ class Metrics {
   long rejected_ = 0;
   long sessions_created_ = 0;
   long sessions_ended_ = 0;
+  struct KeyCounts {
+    long requests = 0, runs = 0;
+    std::map<std::string, long> rejected;  // by limit
+  };
+  std::map<std::string, KeyCounts> keys_;  // by key id; empty without keys
+  long unauthorized_ = 0;
 };
 
 }  // namespace pyrunner

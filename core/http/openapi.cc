@@ -29,9 +29,61 @@ ordered_json overload_response(const char* description) {
   return r;
 }
 
+// The answers of a server with API keys: every operation but the open ones (GET /, GET
+// /openapi.json) says how to authenticate and answers 401 without a valid key and 429 over
+// the key's limits, in the error shape of its own API (Judge0's and Piston's differ).
+void add_security(ordered_json& doc, const Config& config) {
+  doc["components"]["securitySchemes"] = {
+      {"bearerAuth",
+       {{"type", "http"},
+        {"scheme", "bearer"},
+        {"description", "Authorization: Bearer <API key>"}}},
+      {"apiKeyHeader", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}};
+  doc["security"] = ordered_json::array(
+      {{{"bearerAuth", ordered_json::array()}}, {{"apiKeyHeader", ordered_json::array()}}});
+  const auto& k = config.server.key_limits;
+  const std::string limits =
+      "Over a limit of the API key: requests_per_minute (" + std::to_string(k.requests_per_minute) +
+      " by default), concurrent_runs or sessions; the body names it, Retry-After says when a "
+      "retry would pass";
+  for (auto& [path, methods] : doc["paths"].items()) {
+    for (auto& [method, op] : methods.items()) {
+      if (method == "get" && (path == "/" || path == "/openapi.json")) {
+        op["security"] = ordered_json::array();  // open: the probes have no key
+        continue;
+      }
+      auto& responses = op["responses"];
+      // An operation documented only to say it is not offered (GET /mcp: 405) has no handler
+      // to protect: its answer is the same with or without a key.
+      if (responses.size() == 1 && responses.contains("405")) continue;
+      ordered_json content = {
+          {"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}};
+      for (const auto& [code, response] : responses.items()) {
+        if (code >= "400" && response.contains("content")) {
+          content = response["content"];
+          break;
+        }
+      }
+      responses["401"] = {
+          {"description", "No API key, or not a valid one"},
+          {"headers",
+           {{"WWW-Authenticate",
+             {{"schema", {{"type", "string"}}}, {"description", "Bearer realm=\"pyrunner\""}}}}},
+          {"content", content}};
+      if (!responses.contains("429")) responses["429"] = ordered_json::object();
+      auto& over = responses["429"];
+      const std::string before = over.value("description", "");
+      over["description"] = before.empty() ? limits : before + "; or: " + limits;
+      if (!over.contains("content")) over["content"] = content;
+      over["headers"]["Retry-After"] = {{"schema", {{"type", "integer"}}},
+                                        {"description", "Seconds to wait before retrying"}};
+    }
+  }
+}
+
 }  // namespace
 
-std::string openapi_document(const Config& config) {
+std::string openapi_document(const Config& config, bool api_keys) {
   const auto& l = config.limits;
   ordered_json doc;
   doc["openapi"] = "3.0.3";
@@ -128,6 +180,7 @@ std::string openapi_document(const Config& config) {
   sessions::add_openapi(doc, config);
   compat::add_openapi(doc, config);
   mcp::add_openapi(doc, config);
+  if (api_keys) add_security(doc, config);
   return doc.dump(2);
 }
 

@@ -13,6 +13,8 @@
 
 namespace pyrunner {
 
+class ApiKey;  // core/access/keys.h
+
 struct HttpRequest {
   std::string method, path, body;
   std::map<std::string, std::string> headers;      // names lowercased
@@ -21,6 +23,7 @@ struct HttpRequest {
   std::function<int()> client_fd;                  // the connection's socket
   std::string remote_addr;
   std::chrono::steady_clock::time_point received_at;  // when it had arrived whole
+  ApiKey* key = nullptr;  // the caller's API key (core/access); null when the server has none
 
   /// The header's value, or "" (`name` in lowercase).
   std::string header(const std::string& name) const;
@@ -56,6 +59,7 @@ struct Route {
   std::string pattern;  // the path, as a regex: "/sessions/([^/]+)/run"
   std::string label;    // the path as metrics and logs name it: "/sessions/{id}/run"
   Handler handler;
+  bool open = false;  // answered without an API key (health, the OpenAPI document)
 };
 
 /// {"detail": text}, invalid UTF-8 replaced.

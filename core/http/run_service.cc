@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 
+#include "core/access/keys.h"
+
 namespace pyrunner {
 namespace {
 
@@ -67,6 +69,17 @@ RunOutcome RunService::in_slot(RunWatch& watch,
                                const std::function<RunOutcome(const RunWatch&)>& work) {
   if (draining_) return RunOutcome(RunAbort::kShutdown, Status::Error("server is shutting down"));
   const auto arrived = watch.arrived == Clock::time_point{} ? Clock::now() : watch.arrived;
+  // Counted from before the line: a key at its limit neither runs nor waits, so that its
+  // runs cannot fill the slots, nor the line, ahead of other keys'.
+  KeyRun key_run(watch.key);
+  if (!key_run.ok()) {
+    metrics_.key_rejected(watch.key->id(), "concurrent_runs");
+    return RunOutcome(RunAbort::kOverLimit,
+                      Status::Error("key " + watch.key->id() + ": at its limit of " +
+                                    std::to_string(watch.key->limits().concurrent_runs) +
+                                    " concurrent runs (concurrent_runs); retry when one ends"))
+        .with_retry_after(watch.key->retry_after_run_s());
+  }
   switch (admission_.enter(arrived)) {
     case Admission::Verdict::kAdmitted:
       break;
@@ -88,6 +101,7 @@ RunOutcome RunService::in_slot(RunWatch& watch,
   metrics_.queue_wait(std::chrono::duration<double>(admitted - arrived).count());
   if (watch.abort_fd < 0) watch.abort_fd = abort_fd_.get();
   metrics_.run_started();
+  if (watch.key != nullptr) metrics_.key_run(watch.key->id());
   RunOutcome result = work(watch);
   metrics_.run_ended();
   if (result.ok()) {
@@ -123,6 +137,7 @@ RunWatch watch_of(const HttpRequest& req) {
   RunWatch watch;
   watch.client_fd = req.client_fd ? req.client_fd() : -1;
   watch.arrived = req.received_at;
+  watch.key = req.key;
   return watch;
 }
 
@@ -130,6 +145,7 @@ void reply_abort(const RunOutcome& outcome, HttpResponse& res) {
   const std::string& why = outcome.status().message();
   switch (outcome.abort()) {
     case RunAbort::kQueueFull:
+    case RunAbort::kOverLimit:
       return res.error(429, why, std::max(outcome.retry_after(), 1));
     case RunAbort::kQueueTimeout:
     case RunAbort::kShutdown:

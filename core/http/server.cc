@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "core/access/gate.h"
+#include "core/access/keys.h"
 #include "core/compat/replies.h"
 #include "core/executor/executor.h"
 #include "core/executor/scheduling.h"
@@ -137,6 +139,11 @@ class HttpServer : public httplib::Server {
 // What the logger reports as a request's route: set by the route's wrapper, on the thread that
 // answers (httplib logs on that thread, right after the handler).
 thread_local std::string current_route;
+// The caller's key id, for the same log line ("" without keys).
+thread_local std::string current_key;
+
+// " key=1a2b3c4d" for the log line of a request that presented a valid key.
+std::string key_note() { return current_key.empty() ? "" : " key=" + current_key; }
 
 HttpRequest to_request(const httplib::Request& req) {
   HttpRequest r;
@@ -177,24 +184,33 @@ void send_response(HttpResponse& out, httplib::Response& res) {
 }
 
 // Registers the routes with httplib, each handler wrapped so that it sees only our types; a
-// known path with another method answers 405 with the methods it has.
-void register_routes(httplib::Server& server, std::vector<Route> routes) {
+// known path with another method answers 405 with the methods it has. With API keys, the
+// wrapper is where every route but the open ones checks the caller's (core/access/gate.h),
+// before its handler: no route can forget it.
+void register_routes(httplib::Server& server, std::vector<Route> routes, const KeyRing* keys,
+                     Metrics& metrics) {
   std::map<std::string, std::vector<std::string>> methods;  // pattern -> its methods
   for (auto& route : routes) {
     methods[route.pattern].push_back(route.method);
-    auto wrapped = [route](const httplib::Request& req, httplib::Response& res) {
+    const bool check = keys != nullptr && !route.open;
+    auto wrapped = [route, check, keys, &metrics](const httplib::Request& req,
+                                                  httplib::Response& res) {
       current_route = route.label;
       HttpRequest request = to_request(req);
       HttpResponse response;
       const auto started = Clock::now();
-      route.handler(request, response);
+      if (!check || admit_caller(*keys, request, response, metrics)) {
+        if (request.key != nullptr) current_key = request.key->id();
+        route.handler(request, response);
+      }
       if (!response.run_status.empty()) {
         res.set_header("X-Run-Status", response.run_status);
         // duration_ms: the handler's time (admission wait, run, result), which `make bench`
         // reads as the server-side latency.
         const std::chrono::duration<double, std::milli> took = Clock::now() - started;
-        spdlog::info("{} {} {} status={} duration_ms={:.2f} code_bytes={}", req.method, route.label,
-                     response.status, response.run_status, took.count(), req.body.size());
+        spdlog::info("{} {} {} status={} duration_ms={:.2f} code_bytes={}{}", req.method,
+                     route.label, response.status, response.run_status, took.count(),
+                     req.body.size(), key_note());
       }
       send_response(response, res);
     };
@@ -303,12 +319,15 @@ void install_handlers(httplib::Server& server, const Config& config, Metrics& me
   server.set_logger([&metrics, &labels](const httplib::Request& req, const httplib::Response& res) {
     metrics.request(current_route.empty() ? labels.of(req.path) : current_route, res.status);
     current_route.clear();
-    if (!res.has_header("X-Run-Status")) spdlog::info("{} {} {}", req.method, req.path, res.status);
+    if (!res.has_header("X-Run-Status"))
+      spdlog::info("{} {} {}{}", req.method, req.path, res.status, key_note());
+    current_key.clear();
   });
   // curl -d sends JSON as application/x-www-form-urlencoded, which httplib would cap at 8 KiB
   // (413) and parse as a query string: POST bodies are JSON whatever their type says.
   server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     current_route.clear();
+    current_key.clear();
     if (req.method == "POST") {
       auto& headers = const_cast<httplib::Request&>(req).headers;  // ours until routed
       auto type = headers.find("Content-Type");
@@ -361,8 +380,8 @@ int bound_port(int fd) {
   return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
 }
 
-int listen_and_serve(const Config& config, Backend& backend, const sigset_t& stop_signals,
-                     UniqueFd listener);
+int listen_and_serve(const Config& config, Backend& backend, const KeyRing* keys,
+                     const sigset_t& stop_signals, UniqueFd listener);
 
 }  // namespace
 
@@ -383,10 +402,34 @@ int serve_forever(const Config& config) {
     return exit_code::kCannotListen;
   }
 
+  // The keys before the sandbox: a bad keys file is a config error, reported at once. The
+  // environment variable is the server's own: runs never see it (their environment is clean).
+  auto keys = KeyRing::load(config, std::getenv("PYRUNNER_API_KEYS"));
+  if (!keys.ok()) {
+    spdlog::critical("{}", keys.status().message());
+    return exit_code::kConfig;
+  }
+  const KeyRing* ring = keys.value()->empty() ? nullptr : keys.value().get();
+  if (ring != nullptr) {
+    spdlog::info("API keys: {} (ids {}); every route but GET / and /openapi.json needs one",
+                 ring->keys().size(), [&] {
+                   std::string ids;
+                   for (const auto& k : ring->keys()) ids += (ids.empty() ? "" : ", ") + k->id();
+                   return ids;
+                 }());
+  } else if (config.server.host != "127.0.0.1" && config.server.host != "localhost" &&
+             config.server.host != "::1") {
+    spdlog::warn(
+        "no API keys: anyone who reaches {}:{} can run code (README, \"Running it in "
+        "public\")",
+        config.server.host, config.server.port);
+  }
+
   auto started = Backend::start(config);
   if (auto* code = std::get_if<int>(&started)) return *code;
   auto backend = std::move(std::get<std::unique_ptr<Backend>>(started));
-  const int code = listen_and_serve(config, *backend, stop_signals, std::move(listener.value()));
+  const int code =
+      listen_and_serve(config, *backend, ring, stop_signals, std::move(listener.value()));
   backend.reset();  // the server is gone (and its routes' state): now the sessions and the pool
   if (code == 0) spdlog::info("stopped");
   return code;
@@ -394,10 +437,16 @@ int serve_forever(const Config& config) {
 
 namespace {
 
-int listen_and_serve(const Config& config, Backend& backend, const sigset_t& stop_signals,
-                     UniqueFd listener) {
+int listen_and_serve(const Config& config, Backend& backend, const KeyRing* keys,
+                     const sigset_t& stop_signals, UniqueFd listener) {
   Services& services = backend.services();
   Metrics& metrics = services.metrics;
+  services.keys = keys;
+  if (keys != nullptr) {
+    std::vector<std::string> ids;
+    for (const auto& k : keys->keys()) ids.push_back(k->id());
+    metrics.add_keys(ids);
+  }
   HttpServer server(kWriteTimeoutMs);
   server.set_payload_max_length(static_cast<size_t>(config.server.max_body_bytes));
   // What the Keep-Alive header tells clients; the reception enforces both.
@@ -406,7 +455,7 @@ int listen_and_serve(const Config& config, Backend& backend, const sigset_t& sto
   auto routes = all_routes(services);
   const RouteLabels labels(routes);
   install_handlers(server, config, metrics, labels);
-  register_routes(server, std::move(routes));
+  register_routes(server, std::move(routes), keys, metrics);
 
   const int port = bound_port(listener.get());
   // The kernel's maximum backlog: a burst of clients waits to be accepted instead of seeing

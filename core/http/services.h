@@ -17,6 +17,8 @@
 
 namespace pyrunner {
 
+class KeyRing;  // core/access/keys.h
+
 struct Services {
   const Config& config;
   const sandbox::HostSandbox& host;
@@ -26,6 +28,8 @@ struct Services {
   RunService& runs;
   const RequestValidator& validator;
   SessionManager& sessions;
+  /// The server's API keys (core/access), or null when it has none (and every route is open).
+  const KeyRing* keys = nullptr;
   /// The reception's connections and threads, once it is up (for /metrics).
   std::function<ConnectionGauges()> connections = [] { return ConnectionGauges{}; };
 };

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <vector>
+
+#include "core/access/keys.h"
 
 namespace pyrunner::mcp {
 namespace {
@@ -37,7 +40,8 @@ HttpSessions::~HttpSessions() {
   for (auto& [id, session] : all) session->tools.close("the server stopped");
 }
 
-std::shared_ptr<HttpSession> HttpSessions::open() {
+std::shared_ptr<HttpSession> HttpSessions::open(ApiKey* owner, bool* over_key_limit) {
+  *over_key_limit = false;
   std::vector<std::shared_ptr<HttpSession>> expired;
   std::shared_ptr<HttpSession> session;
   {
@@ -52,8 +56,13 @@ std::shared_ptr<HttpSession> HttpSessions::open() {
         ++it;
       }
     }
-    if (static_cast<int>(sessions_.size()) < s_.config.sessions.max_sessions) {
-      session = std::make_shared<HttpSession>(s_);
+    const int key_limit = owner != nullptr ? owner->limits().sessions : 0;
+    const auto owned = std::count_if(sessions_.begin(), sessions_.end(),
+                                     [&](const auto& e) { return e.second->owner == owner; });
+    if (key_limit > 0 && owned >= key_limit) {
+      *over_key_limit = true;
+    } else if (static_cast<int>(sessions_.size()) < s_.config.sessions.max_sessions) {
+      session = std::make_shared<HttpSession>(s_, owner);
       session->id = random_id();
       session->last_used = now;
       sessions_[session->id] = session;
@@ -67,12 +76,12 @@ std::shared_ptr<HttpSession> HttpSessions::open() {
   return session;
 }
 
-std::shared_ptr<HttpSession> HttpSessions::find(const std::string& id) {
+std::shared_ptr<HttpSession> HttpSessions::find(const std::string& id, const ApiKey* caller) {
   std::shared_ptr<HttpSession> expired;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = sessions_.find(id);
-    if (it == sessions_.end()) return nullptr;
+    if (it == sessions_.end() || it->second->owner != caller) return nullptr;
     const auto now = Clock::now();
     if (it->second->requests > 0 ||
         now - it->second->last_used <= std::chrono::seconds(s_.config.sessions.idle_timeout)) {
@@ -87,12 +96,12 @@ std::shared_ptr<HttpSession> HttpSessions::find(const std::string& id) {
   return nullptr;
 }
 
-bool HttpSessions::remove(const std::string& id, const std::string& why) {
+bool HttpSessions::remove(const std::string& id, const ApiKey* caller, const std::string& why) {
   std::shared_ptr<HttpSession> session;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = sessions_.find(id);
-    if (it == sessions_.end()) return false;
+    if (it == sessions_.end() || it->second->owner != caller) return false;
     session = it->second;
     sessions_.erase(it);
   }

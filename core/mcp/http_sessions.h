@@ -18,7 +18,9 @@
 namespace pyrunner::mcp {
 
 struct HttpSession {
-  explicit HttpSession(Services& services) : tools(services), connection(tools) {}
+  HttpSession(Services& services, ApiKey* key)
+      : owner(key), tools(services, key), connection(tools) {}
+  ApiKey* const owner;  // the API key that initialized it (null: no keys); others get 404
   std::string id;
   PythonTools tools;
   Connection connection;
@@ -31,12 +33,13 @@ class HttpSessions {
   explicit HttpSessions(Services& services) : s_(services) {}
   ~HttpSessions();
 
-  /// A new session with a fresh 128-bit id, or null when sessions.max_sessions are open.
-  std::shared_ptr<HttpSession> open();
-  /// The session, its clock restarted; null when unknown, ended or expired.
-  std::shared_ptr<HttpSession> find(const std::string& id);
-  /// Ends it; false when unknown.
-  bool remove(const std::string& id, const std::string& why);
+  /// A new session of `owner` with a fresh 128-bit id, or null when sessions.max_sessions
+  /// are open, or `owner`'s sessions limit (`*over_key_limit` is then set).
+  std::shared_ptr<HttpSession> open(ApiKey* owner, bool* over_key_limit);
+  /// The session, its clock restarted; null when unknown, ended, expired or another key's.
+  std::shared_ptr<HttpSession> find(const std::string& id, const ApiKey* caller);
+  /// Ends it; false when unknown (or another key's).
+  bool remove(const std::string& id, const ApiKey* caller, const std::string& why);
   int open_count();
 
  private:

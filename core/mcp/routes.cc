@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "core/access/keys.h"
 #include "core/http/services.h"
 #include "core/mcp/http_sessions.h"
 #include "core/mcp/protocol.h"
@@ -83,7 +84,16 @@ void post(Services& s, mcp::HttpSessions& sessions, const HttpRequest& req, Http
     if (!initialize)
       return refuse(res, 400, mcp::kInvalidRequest,
                     "Bad Request: no Mcp-Session-Id header; a session starts with initialize");
-    session = sessions.open();
+    bool over_key_limit = false;
+    session = sessions.open(req.key, &over_key_limit);
+    if (over_key_limit) {
+      s.metrics.key_rejected(req.key->id(), "sessions");
+      return refuse(res, 429, mcp::kInvalidRequest,
+                    "key " + req.key->id() + ": at its limit of " +
+                        std::to_string(req.key->limits().sessions) +
+                        " open sessions (sessions); end one (DELETE /mcp) or retry later",
+                    5);
+    }
     if (!session)
       return refuse(res, 429, mcp::kInvalidRequest,
                     "Too many MCP sessions: " + std::to_string(s.config.sessions.max_sessions) +
@@ -91,7 +101,7 @@ void post(Services& s, mcp::HttpSessions& sessions, const HttpRequest& req, Http
                     5);
     made = true;
   } else {
-    session = sessions.find(id);
+    session = sessions.find(id, req.key);
     if (!session)
       return refuse(res, 404, mcp::kInvalidRequest,
                     "Not Found: no MCP session " + id.substr(0, 80) +
@@ -104,7 +114,7 @@ void post(Services& s, mcp::HttpSessions& sessions, const HttpRequest& req, Http
   auto answer = session->connection.handle(message, client_fd);
   if (made) {
     if (!session->connection.initialized()) {  // a refused initialize opens nothing
-      sessions.remove(session->id, "its initialize failed");
+      sessions.remove(session->id, req.key, "its initialize failed");
     } else {
       res.set_header("Mcp-Session-Id", session->id);
     }
@@ -124,7 +134,7 @@ void del(Services& s, mcp::HttpSessions& sessions, const HttpRequest& req, HttpR
   if (id.empty())
     return refuse(res, 400, mcp::kInvalidRequest,
                   "Bad Request: no Mcp-Session-Id header: which session to end?");
-  if (!sessions.remove(id, "its MCP session was deleted by the client"))
+  if (!sessions.remove(id, req.key, "its MCP session was deleted by the client"))
     return refuse(res, 404, mcp::kInvalidRequest,
                   "Not Found: no MCP session " + id.substr(0, 80) + " (it ended or never existed)");
   res.status = 204;

@@ -188,7 +188,7 @@ json tool_definitions(const Config& c, const LibraryReport& libraries, const std
   return tools;
 }
 
-PythonTools::PythonTools(Services& services) : s_(services) {}
+PythonTools::PythonTools(Services& services, ApiKey* key) : s_(services), key_(key) {}
 
 PythonTools::~PythonTools() { close("its MCP connection ended"); }
 
@@ -239,7 +239,7 @@ void PythonTools::cancel(Call& call) {
   std::lock_guard<std::mutex> lock(state_mutex_);
   // The run is killed with its session; the next run_python starts a new one and says so.
   if (running_ == &call && !session_id_.empty()) {
-    s_.sessions.remove(session_id_, "its run was cancelled by the client");
+    s_.sessions.remove(session_id_, key_, "its run was cancelled by the client");
     ended_ = "its run was cancelled by the client";
     session_id_.clear();
   }
@@ -252,7 +252,7 @@ void PythonTools::close(const std::string& why) {
     closed_ = true;
     id.swap(session_id_);
   }
-  if (!id.empty()) s_.sessions.remove(id, why);
+  if (!id.empty()) s_.sessions.remove(id, key_, why);
 }
 
 void PythonTools::forget_session(const std::string& why) {
@@ -271,7 +271,7 @@ std::variant<std::string, std::string> PythonTools::session(RunNotes* notes) {
     if (!session_id_.empty())
       return std::variant<std::string, std::string>(std::in_place_index<0>, session_id_);
   }
-  auto made = s_.sessions.create(SessionOptions{});
+  auto made = s_.sessions.create(SessionOptions{}, key_);
   if (auto* e = std::get_if<SessionError>(&made))
     return std::variant<std::string, std::string>(std::in_place_index<1>,
                                                   "cannot start a Python session: " + e->detail);
@@ -279,7 +279,7 @@ std::variant<std::string, std::string> PythonTools::session(RunNotes* notes) {
   std::unique_lock<std::mutex> lock(state_mutex_);
   if (closed_) {  // closed while it was being made
     lock.unlock();
-    s_.sessions.remove(id, "its MCP connection ended");
+    s_.sessions.remove(id, key_, "its MCP connection ended");
     return std::variant<std::string, std::string>(std::in_place_index<1>,
                                                   "the MCP connection is closing");
   }
@@ -309,7 +309,10 @@ json PythonTools::run_python(const json& arguments, const std::string& version, 
       if (call.cancelled) return tool_error("cancelled");
       running_ = &call;
     }
-    auto done = s_.sessions.run(std::get<0>(id), request, RunWatch{call.client_fd});
+    RunWatch watch;
+    watch.client_fd = call.client_fd;
+    watch.key = key_;
+    auto done = s_.sessions.run(std::get<0>(id), key_, request, watch);
     {
       std::lock_guard<std::mutex> lock(state_mutex_);
       running_ = nullptr;
@@ -328,6 +331,8 @@ json PythonTools::run_python(const json& arguments, const std::string& version, 
       // session, the next run says so (this answer may never be read).
       if (!done.ended.empty()) forget_session(done.ended);
       const auto abort = done.outcome->abort();
+      if (abort == RunAbort::kOverLimit)
+        return tool_error(done.outcome->status().message() + "; the session is unchanged");
       if (abort == RunAbort::kQueueFull || abort == RunAbort::kQueueTimeout)
         return tool_error(
             "the server is busy (every run slot is taken): try again in a few "
@@ -349,7 +354,7 @@ json PythonTools::reset() {
     id.swap(session_id_);
     ended_.clear();
   }
-  if (!id.empty()) s_.sessions.remove(id, "reset by its MCP client");
+  if (!id.empty()) s_.sessions.remove(id, key_, "reset by its MCP client");
   return tool_text(
       "The session was reset: the next run_python starts a fresh interpreter with an empty "
       "/home/user.");
@@ -362,7 +367,7 @@ json PythonTools::list_files(const std::string& version) {
   if (id.empty()) {
     note = "/home/user is empty: no code has run in this session yet.";
   } else {
-    auto dir = s_.sessions.workdir(id);
+    auto dir = s_.sessions.workdir(id, key_);
     if (auto* e = std::get_if<SessionError>(&dir)) {
       forget_session(e->detail);
       note = "The session has ended (" + e->detail + "): it has no files now.";
@@ -391,7 +396,7 @@ json PythonTools::read_file(const json& arguments) {
   if (auto reason = relative_path_error(path)) return tool_error("path: " + *reason);
   const std::string id = session_id();
   if (id.empty()) return tool_error("path: no file '" + path + "': no code has run yet");
-  auto dir = s_.sessions.workdir(id);
+  auto dir = s_.sessions.workdir(id, key_);
   if (auto* e = std::get_if<SessionError>(&dir)) {
     forget_session(e->detail);
     return tool_error("the session has ended (" + e->detail + "): it has no files now");

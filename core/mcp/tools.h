@@ -16,7 +16,9 @@ namespace pyrunner::mcp {
 
 class PythonTools : public Toolbox {
  public:
-  explicit PythonTools(Services& services);
+  /// `key`: the API key of the connection (/mcp with keys), whose session it makes and whose
+  /// concurrent runs its calls count against; null over stdio and without keys.
+  explicit PythonTools(Services& services, ApiKey* key = nullptr);
   ~PythonTools() override;  // close("its MCP connection ended")
 
   json list(const std::string& version) const override;
@@ -41,6 +43,7 @@ class PythonTools : public Toolbox {
   void forget_session(const std::string& why);
 
   Services& s_;
+  ApiKey* const key_;
   std::mutex call_mutex_;  // one call at a time
   mutable std::mutex state_mutex_;
   std::string session_id_;

@@ -50,7 +50,7 @@ void create(Services& s, const HttpRequest& req, HttpResponse& res) {
   auto& request = std::get<RunRequest>(parsed);
   options.memory_mb = request.memory_mb;
   options.files = std::move(request.files);
-  auto made = s.sessions.create(options);
+  auto made = s.sessions.create(options, req.key);
   if (auto* e = std::get_if<SessionError>(&made)) return refuse(*e, res);
   res.json(201, std::get<json>(made).dump());
   res.set_header("Location", "/sessions/" + std::get<json>(made)["id"].get<std::string>());
@@ -66,7 +66,7 @@ void run(Services& s, const HttpRequest& req, HttpResponse& res) {
   if (auto* error = std::get_if<ValidationError>(&parsed))
     return res.error(error->http_status, error->detail);
   const auto& request = std::get<RunRequest>(parsed);
-  auto done = s.sessions.run(req.captures[0], request, watch_of(req));
+  auto done = s.sessions.run(req.captures[0], req.key, request, watch_of(req));
   if (done.refused) return refuse(*done.refused, res);
   if (!done.outcome->ok()) {
     res.run_status = "aborted";
@@ -83,7 +83,7 @@ void run(Services& s, const HttpRequest& req, HttpResponse& res) {
 void file(Services& s, const HttpRequest& req, HttpResponse& res) {
   const std::string& path = req.captures[1];
   if (auto reason = relative_path_error(path)) return res.error(422, "path: " + *reason);
-  auto workdir = s.sessions.workdir(req.captures[0]);
+  auto workdir = s.sessions.workdir(req.captures[0], req.key);
   if (auto* e = std::get_if<SessionError>(&workdir)) return refuse(*e, res);
   auto opened = open_workdir_file(std::get<UniqueFd>(workdir).get(), path);
   if (!opened.ok()) {
@@ -117,7 +117,7 @@ void file(Services& s, const HttpRequest& req, HttpResponse& res) {
 }
 
 void files(Services& s, const HttpRequest& req, HttpResponse& res) {
-  auto workdir = s.sessions.workdir(req.captures[0]);
+  auto workdir = s.sessions.workdir(req.captures[0], req.key);
   if (auto* e = std::get_if<SessionError>(&workdir)) return refuse(*e, res);
   auto listed = list_workdir(std::get<UniqueFd>(workdir).get(), kListLimit);
   if (!listed.ok()) return res.error(500, "internal error: " + listed.status().message());
@@ -132,16 +132,18 @@ std::vector<Route> session_routes(Services& s) {
       {"POST", "/sessions", "/sessions",
        [&s](const HttpRequest& req, HttpResponse& res) { create(s, req, res); }},
       {"GET", "/sessions", "/sessions",
-       [&s](const HttpRequest&, HttpResponse& res) { res.json(200, s.sessions.list().dump()); }},
+       [&s](const HttpRequest& req, HttpResponse& res) {
+         res.json(200, s.sessions.list(req.key).dump());
+       }},
       {"GET", id, "/sessions/{id}",
        [&s](const HttpRequest& req, HttpResponse& res) {
-         auto info = s.sessions.info(req.captures[0]);
+         auto info = s.sessions.info(req.captures[0], req.key);
          if (auto* e = std::get_if<SessionError>(&info)) return refuse(*e, res);
          res.json(200, std::get<json>(info).dump());
        }},
       {"DELETE", id, "/sessions/{id}",
        [&s](const HttpRequest& req, HttpResponse& res) {
-         if (auto e = s.sessions.remove(req.captures[0])) return refuse(*e, res);
+         if (auto e = s.sessions.remove(req.captures[0], req.key)) return refuse(*e, res);
          res.status = 204;
          res.content_type = "text/plain";
        }},

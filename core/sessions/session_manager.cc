@@ -10,6 +10,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "core/access/keys.h"
 #include "core/util/process.h"
 
 namespace pyrunner {
@@ -40,6 +41,7 @@ std::string iso8601(SessionManager::Clock::time_point t) {
 class Session {
  public:
   std::string id;
+  const ApiKey* owner = nullptr;      // the API key that made it (null: no keys)
   std::unique_ptr<ReadyChild> child;  // null once ended
   UniqueFd kill_fd;                   // a pidfd of the child of its own, to end a busy session
   int memory_mb = 0;
@@ -106,11 +108,35 @@ std::string SessionManager::new_id() {
   return id;
 }
 
-std::variant<json, SessionError> SessionManager::create(const SessionOptions& options) {
+std::optional<SessionError> SessionManager::over_key_limit(const ApiKey* owner) const {
+  if (owner == nullptr || owner->limits().sessions <= 0) return std::nullopt;
+  int open = 0;
+  auto first_end = Clock::time_point::max();
+  for (const auto& [id, session] : sessions_) {
+    if (session->owner != owner) continue;
+    ++open;
+    first_end = std::min(first_end, session->expires_at());
+  }
+  if (open < owner->limits().sessions) return std::nullopt;
+  // When the first of them expires unless it is used (or deleted) before.
+  const double wait = std::chrono::duration<double>(first_end - Clock::now()).count();
+  const int retry = static_cast<int>(std::clamp(std::ceil(wait), 1.0, 86400.0));
+  metrics_.key_rejected(owner->id(), "sessions");
+  return SessionError{429,
+                      "key " + owner->id() + ": at its limit of " +
+                          std::to_string(owner->limits().sessions) +
+                          " open sessions (sessions); end one (DELETE /sessions/{id}) or retry "
+                          "when one expires",
+                      retry};
+}
+
+std::variant<json, SessionError> SessionManager::create(const SessionOptions& options,
+                                                        const ApiKey* owner) {
   const auto& sc = config_.sessions;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_ || runs_.draining()) return SessionError{503, "server is shutting down", 1};
+    if (auto refused = over_key_limit(owner)) return *refused;
     if (static_cast<int>(sessions_.size()) >= sc.max_sessions)
       return SessionError{429,
                           "sessions: " + std::to_string(sc.max_sessions) +
@@ -134,6 +160,7 @@ std::variant<json, SessionError> SessionManager::create(const SessionOptions& op
   }
   auto session = std::make_shared<Session>();
   session->id = new_id();
+  session->owner = owner;
   session->child = std::move(child.value());
   session->kill_fd.reset(dup(session->child->pidfd.get()));
   session->memory_mb = start.memory_mb;
@@ -148,6 +175,10 @@ std::variant<json, SessionError> SessionManager::create(const SessionOptions& op
       runs_.retire(std::move(session->child));
       return SessionError{429, "sessions: " + std::to_string(sc.max_sessions) + " are open", 5};
     }
+    if (auto refused = over_key_limit(owner)) {  // its other sessions were made meanwhile
+      runs_.retire(std::move(session->child));
+      return *refused;
+    }
     sessions_[session->id] = session;
   }
   metrics_.session_created();
@@ -156,13 +187,15 @@ std::variant<json, SessionError> SessionManager::create(const SessionOptions& op
   return info;
 }
 
-std::shared_ptr<Session> SessionManager::find(const std::string& id, SessionError* error) {
+std::shared_ptr<Session> SessionManager::find(const std::string& id, const ApiKey* caller,
+                                              SessionError* error) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = sessions_.find(id);
-  if (it != sessions_.end()) return it->second;
+  if (it != sessions_.end() && it->second->owner == caller) return it->second;
   auto gone = ended_.find(id);
-  *error = gone != ended_.end()
-               ? SessionError{410, "session: ended: " + gone->second}
+  // Another key's session, alive or ended, is answered as one that never was.
+  *error = gone != ended_.end() && gone->second.first == caller
+               ? SessionError{410, "session: ended: " + gone->second.second}
                : SessionError{404, "session: no session '" + id.substr(0, 80) + "' on this server"};
   return nullptr;
 }
@@ -172,7 +205,7 @@ void SessionManager::end(const std::shared_ptr<Session>& session, const std::str
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (sessions_.erase(session->id) == 0) return;
-    ended_[session->id] = reason;
+    ended_[session->id] = {session->owner, reason};
     ended_order_.push_back(session->id);
     while (ended_order_.size() > kEndedRemembered) {
       ended_.erase(ended_order_.front());
@@ -190,10 +223,11 @@ void SessionManager::end(const std::shared_ptr<Session>& session, const std::str
   if (child) runs_.retire(std::move(child));
 }
 
-SessionRun SessionManager::run(const std::string& id, const RunRequest& request, RunWatch watch) {
+SessionRun SessionManager::run(const std::string& id, const ApiKey* caller,
+                               const RunRequest& request, RunWatch watch) {
   SessionRun out;
   SessionError error;
-  auto session = find(id, &error);
+  auto session = find(id, caller, &error);
   if (!session) {
     out.refused = error;
     return out;
@@ -206,7 +240,7 @@ SessionRun SessionManager::run(const std::string& id, const RunRequest& request,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!session->child) {  // ended while we waited for it
-      out.refused = SessionError{410, "session: ended: " + ended_[id]};
+      out.refused = SessionError{410, "session: ended: " + ended_[id].second};
       return out;
     }
     session->busy = true;
@@ -226,7 +260,7 @@ SessionRun SessionManager::run(const std::string& id, const RunRequest& request,
     if (outcome.ok()) out.execution_count = ++session->execution_count;
     if (sessions_.count(id) == 0) {
       orphan = std::move(session->child);
-      if (!ended.ended) ended = {true, ended_[id]};
+      if (!ended.ended) ended = {true, ended_[id].second};
     }
   }
   running.unlock();
@@ -244,43 +278,47 @@ SessionRun SessionManager::run(const std::string& id, const RunRequest& request,
   return out;
 }
 
-std::variant<json, SessionError> SessionManager::info(const std::string& id) {
+std::variant<json, SessionError> SessionManager::info(const std::string& id, const ApiKey* caller) {
   SessionError error;
-  auto session = find(id, &error);
+  auto session = find(id, caller, &error);
   if (!session) return error;
   std::lock_guard<std::mutex> lock(mutex_);
   return session->to_json();
 }
 
-json SessionManager::list() {
+json SessionManager::list(const ApiKey* caller) {
   std::lock_guard<std::mutex> lock(mutex_);
   json all = json::array();
-  for (const auto& [id, session] : sessions_) all.push_back(session->to_json());
+  for (const auto& [id, session] : sessions_) {
+    if (session->owner == caller) all.push_back(session->to_json());
+  }
   return {{"sessions", all}};
 }
 
-std::optional<SessionError> SessionManager::remove(const std::string& id,
+std::optional<SessionError> SessionManager::remove(const std::string& id, const ApiKey* caller,
                                                    const std::string& reason) {
   SessionError error;
-  auto session = find(id, &error);
+  auto session = find(id, caller, &error);
   if (!session) return error;
   // A run in progress ends with the session (its child is killed under it).
   end(session, reason);
   return std::nullopt;
 }
 
-std::variant<pid_t, SessionError> SessionManager::root_pid(const std::string& id) {
+std::variant<pid_t, SessionError> SessionManager::root_pid(const std::string& id,
+                                                           const ApiKey* caller) {
   SessionError error;
-  auto session = find(id, &error);
+  auto session = find(id, caller, &error);
   if (!session) return error;
   std::lock_guard<std::mutex> lock(mutex_);
   if (!session->child) return SessionError{410, "session: ended"};
   return session->child->pid;
 }
 
-std::variant<UniqueFd, SessionError> SessionManager::workdir(const std::string& id) {
+std::variant<UniqueFd, SessionError> SessionManager::workdir(const std::string& id,
+                                                             const ApiKey* caller) {
   SessionError error;
-  auto session = find(id, &error);
+  auto session = find(id, caller, &error);
   if (!session) return error;
   std::lock_guard<std::mutex> lock(mutex_);
   if (!session->child) return SessionError{410, "session: ended"};

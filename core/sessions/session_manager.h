@@ -39,6 +39,7 @@ struct SessionOptions {
 };
 
 class Session;
+class ApiKey;  // core/access/keys.h
 
 /// What a run in a session came to.
 struct SessionRun {
@@ -55,21 +56,30 @@ class SessionManager {
   SessionManager(const Config& config, RunService& runs, Metrics& metrics);
   ~SessionManager();  // ends every session
 
-  /// A new session (201), or why not (429 at sessions.max_sessions, 503, 422 for its files).
-  std::variant<nlohmann::ordered_json, SessionError> create(const SessionOptions& options);
+  /// Sessions belong to the API key that made them (`owner`; null without keys): for any
+  /// other caller a session does not exist (404, whatever its state), and GET /sessions lists
+  /// only the caller's own.
+  ///
+  /// A new session (201), or why not (429 at sessions.max_sessions or at the owner's sessions
+  /// limit, 503, 422 for its files).
+  std::variant<nlohmann::ordered_json, SessionError> create(const SessionOptions& options,
+                                                            const ApiKey* owner);
   /// One run in the session. A run whose timeout could not be interrupted, or that the OOM
-  /// killer stopped, ends the session; later calls get 410 with that reason.
-  SessionRun run(const std::string& id, const RunRequest& request, RunWatch watch);
-  std::variant<nlohmann::ordered_json, SessionError> info(const std::string& id);
-  nlohmann::ordered_json list();
+  /// killer stopped, ends the session; later calls get 410 with that reason. The run counts
+  /// against `watch.key`'s concurrent runs.
+  SessionRun run(const std::string& id, const ApiKey* caller, const RunRequest& request,
+                 RunWatch watch);
+  std::variant<nlohmann::ordered_json, SessionError> info(const std::string& id,
+                                                          const ApiKey* caller);
+  nlohmann::ordered_json list(const ApiKey* caller);
   /// Ends the session now (204), or 404/410; `reason` is what later calls are told (410).
-  std::optional<SessionError> remove(const std::string& id,
+  std::optional<SessionError> remove(const std::string& id, const ApiKey* caller,
                                      const std::string& reason = "deleted by its client");
   /// The pid of the session's process (its PID namespace's init), or the refusal.
-  std::variant<pid_t, SessionError> root_pid(const std::string& id);
+  std::variant<pid_t, SessionError> root_pid(const std::string& id, const ApiKey* caller);
   /// A new fd (O_PATH) of the session's working directory, for the files routes (workdir.h);
   /// or the refusal.
-  std::variant<UniqueFd, SessionError> workdir(const std::string& id);
+  std::variant<UniqueFd, SessionError> workdir(const std::string& id, const ApiKey* caller);
   /// Ends every session (shutdown).
   void stop();
 
@@ -77,7 +87,10 @@ class SessionManager {
   const std::string& replica() const { return replica_; }
 
  private:
-  std::shared_ptr<Session> find(const std::string& id, SessionError* error);
+  std::shared_ptr<Session> find(const std::string& id, const ApiKey* caller, SessionError* error);
+  /// 429 when `owner` has its sessions limit open (with the seconds until the first of them
+  /// expires); called with mutex_ held.
+  std::optional<SessionError> over_key_limit(const ApiKey* owner) const;
   void end(const std::shared_ptr<Session>& session, const std::string& reason);
   void expire_loop();
   std::string new_id();
@@ -90,8 +103,8 @@ class SessionManager {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<Session>> sessions_;
-  // Ended sessions' reasons, for 410s; the oldest are forgotten past a bound.
-  std::map<std::string, std::string> ended_;
+  // Ended sessions' owners and reasons, for 410s; the oldest are forgotten past a bound.
+  std::map<std::string, std::pair<const ApiKey*, std::string>> ended_;
   std::deque<std::string> ended_order_;
   std::thread expirer_;
 };

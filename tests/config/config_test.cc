@@ -67,6 +67,13 @@ server:
   threads: 8
   max_batch: 7
   max_tests: 9
+  api_keys_file: /etc/pyrunner/keys
+  key_limits:
+    requests_per_minute: 120
+    concurrent_runs: 3
+    sessions: 4
+  key_overrides:
+    1a2b3c4d: {requests_per_minute: 0, concurrent_runs: auto}
 pool:
   enabled: false
   size: 1
@@ -93,7 +100,8 @@ std::set<std::string> key_paths(const std::string& yaml) {
   for (const auto& section : YAML::Load(yaml)) {
     for (const auto& key : section.second) {
       const std::string path = section.first.as<std::string>() + "." + key.first.as<std::string>();
-      if (!key.second.IsMap()) {
+      // server.key_overrides is keyed by key ids, which are not config keys.
+      if (!key.second.IsMap() || path == "server.key_overrides") {
         paths.insert(path);
         continue;
       }
@@ -224,6 +232,14 @@ TEST_CASE("every key is read into its own field", "[config]") {
   CHECK(c.server.threads == 8);
   CHECK(c.server.max_batch == 7);
   CHECK(c.server.max_tests == 9);
+  CHECK(c.server.api_keys_file == "/etc/pyrunner/keys");
+  CHECK(c.server.key_limits.requests_per_minute == 120);
+  CHECK(c.server.key_limits.concurrent_runs == 3);
+  CHECK(c.server.key_limits.sessions == 4);
+  REQUIRE(c.server.key_overrides.count("1a2b3c4d") == 1);
+  CHECK(c.server.key_overrides.at("1a2b3c4d").requests_per_minute == 0);
+  CHECK(c.server.key_overrides.at("1a2b3c4d").concurrent_runs == -1);
+  CHECK_FALSE(c.server.key_overrides.at("1a2b3c4d").sessions.has_value());
   CHECK(c.pool.enabled == false);
   CHECK(c.pool.size == 1);
   CHECK(c.sessions.max_sessions == 5);
@@ -311,4 +327,55 @@ TEST_CASE("load_config reports an unreadable file", "[config]") {
   REQUIRE_FALSE(c.ok());
   CHECK(c.status().message() ==
         "config: cannot read '/nonexistent/pyrunner.yaml': ENOENT (No such file or directory)");
+}
+
+TEST_CASE("per-key limits: defaults, auto, overrides and their rejections", "[config]") {
+  const Config defaults;
+  CHECK(defaults.server.api_keys_file.empty());
+  CHECK(defaults.server.key_limits.requests_per_minute == 600);
+  CHECK(defaults.server.key_limits.concurrent_runs == -1);
+  CHECK(defaults.server.key_limits.sessions == -1);
+
+  auto c = parse_config(R"(
+server:
+  max_concurrent_runs: 6
+  key_limits: {concurrent_runs: auto, sessions: auto}
+  key_overrides:
+    0badc0de: {concurrent_runs: 5, requests_per_minute: 60}
+sessions: {max_sessions: 10}
+)",
+                        "keys.yaml");
+  INFO(c.status().message());
+  REQUIRE(c.ok());
+  // auto: half the run slots and half the sessions, so that two keys cannot take them all.
+  const auto plain = c->limits_of_key("12345678");
+  CHECK(plain.concurrent_runs == 3);
+  CHECK(plain.sessions == 5);
+  CHECK(plain.requests_per_minute == 600);
+  const auto special = c->limits_of_key("0badc0de");
+  CHECK(special.concurrent_runs == 5);
+  CHECK(special.requests_per_minute == 60);
+  CHECK(special.sessions == 5);  // not overridden: the default's
+  // One slot: a key still gets one.
+  auto one = parse_config("server: {max_concurrent_runs: 1}\nsessions: {max_sessions: 1}\n", "one");
+  REQUIRE(one.ok());
+  CHECK(one->limits_of_key("12345678").concurrent_runs == 1);
+  CHECK(one->limits_of_key("12345678").sessions == 1);
+
+  CHECK(rejection("server: {key_limits: {burst: 3}}") == "server.key_limits.burst: unknown key");
+  CHECK(rejection("server: {key_limits: {requests_per_minute: -1}}") ==
+        "server.key_limits.requests_per_minute: must be between 0 and 1000000 (got -1)");
+  CHECK(rejection("server: {key_limits: {concurrent_runs: many}}")
+            .rfind("server.key_limits.concurrent_runs: invalid value 'many'", 0) == 0);
+  CHECK(rejection("server: {key_overrides: {ABCDEF12: {sessions: 1}}}") ==
+        "server.key_overrides.ABCDEF12: a key id is the first 8 hex digits (lowercase) of its "
+        "SHA-256");
+  CHECK(rejection("server: {key_overrides: {abcdef12: {session: 1}}}") ==
+        "server.key_overrides.abcdef12.session: unknown key");
+  CHECK(rejection("server: {key_overrides: {abcdef12: {sessions: x}}}")
+            .rfind("server.key_overrides.abcdef12.sessions: invalid value x", 0) == 0);
+  CHECK(rejection("server: {key_overrides: {abcdef12: {concurrent_runs: 5000}}}") ==
+        "server.key_overrides.abcdef12.concurrent_runs: must be 'auto' or between 0 and 1024");
+  CHECK(rejection("server: {key_overrides: [abcdef12]}") ==
+        "server.key_overrides: must be a mapping of key ids to limits");
 }

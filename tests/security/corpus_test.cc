@@ -335,8 +335,15 @@ json piston_as_result(const json& j) {
 }
 
 // The server the serve-mode sections share (see below).
+// Its API key is the secret itself: the environment programs, which look for the secret
+// everywhere a run can see, also check that the server's key never reaches a run. The key's
+// limits are off (tests/access checks them): the corpus is not paced for them.
 struct CorpusServer {
-  TestServer server{kPolicyOff, {kSecretEnv}};
+  CorpusServer() { server.set_default_headers({{"X-API-Key", kSecret}}); }
+  TestServer server{std::string(kPolicyOff) +
+                        "server:\n  key_limits: {requests_per_minute: 0, concurrent_runs: 0, "
+                        "sessions: 0}\n",
+                    {kSecretEnv, std::string("PYRUNNER_API_KEYS=") + kSecret}};
   std::set<std::string> cgroup_prefixes;  // of its run cgroups, collected as they appear
   std::string last_program = "(none yet)";
 };

@@ -265,6 +265,7 @@ static HttpResponse convert(const httplib::Result& res) {
 HttpResponse TestServer::get(const std::string& path) const {
   httplib::Client client("127.0.0.1", port_);
   client.set_read_timeout(120);
+  client.set_default_headers(httplib::Headers(default_headers_.begin(), default_headers_.end()));
   return convert(client.Get(path.c_str()));
 }
 
@@ -272,13 +273,32 @@ HttpResponse TestServer::post(const std::string& path, const std::string& body,
                               const std::string& content_type) const {
   httplib::Client client("127.0.0.1", port_);
   client.set_read_timeout(120);
+  client.set_default_headers(httplib::Headers(default_headers_.begin(), default_headers_.end()));
   return convert(client.Post(path.c_str(), body, content_type.c_str()));
 }
 
 HttpResponse TestServer::del(const std::string& path) const {
   httplib::Client client("127.0.0.1", port_);
   client.set_read_timeout(120);
+  client.set_default_headers(httplib::Headers(default_headers_.begin(), default_headers_.end()));
   return convert(client.Delete(path.c_str()));
+}
+
+HttpResponse TestServer::send(
+    const std::string& method, const std::string& path, const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers) const {
+  httplib::Client client("127.0.0.1", port_);
+  client.set_read_timeout(120);
+  client.set_default_headers(httplib::Headers(default_headers_.begin(), default_headers_.end()));
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  for (const auto& [name, value] : headers) req.set_header(name, value);
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+    req.body = body;
+    if (!req.has_header("Content-Type")) req.set_header("Content-Type", "application/json");
+  }
+  return convert(client.send(req));
 }
 
 HttpResponse TestServer::run(const std::string& code, nlohmann::json fields) const {

@@ -84,12 +84,21 @@ class TestServer {
   TestServer& operator=(const TestServer&) = delete;
 
   int port() const { return port_; }
+  /// Headers every later request of this object sends (an API key: {"X-API-Key", key}).
+  void set_default_headers(std::vector<std::pair<std::string, std::string>> headers) {
+    default_headers_ = std::move(headers);
+  }
   pid_t pid() const { return pid_; }
   HttpResponse get(const std::string& path) const;
   HttpResponse post(const std::string& path, const std::string& body,
                     const std::string& content_type = "application/json") const;
   /// DELETE `path`.
   HttpResponse del(const std::string& path) const;
+  /// Any request, with `headers` (e.g. {{"Authorization", "Bearer KEY"}}); a body is sent as
+  /// JSON unless the headers give a Content-Type.
+  HttpResponse send(const std::string& method, const std::string& path,
+                    const std::string& body = "",
+                    const std::vector<std::pair<std::string, std::string>>& headers = {}) const;
   /// POST /run with {"code": code} plus `fields`; the parsed result.
   HttpResponse run(const std::string& code, nlohmann::json fields = nlohmann::json::object()) const;
   /// Sends SIGTERM and waits; returns the exit code.
@@ -103,6 +112,7 @@ class TestServer {
   void stop();
 
   std::unique_ptr<TempFile> config_;
+  std::vector<std::pair<std::string, std::string>> default_headers_;
   pid_t pid_ = -1;
   int port_ = 0;
   int stderr_fd_ = -1;

@@ -183,8 +183,8 @@ HttpResponse http_request(int port, const std::string& method, const std::string
   return r;
 }
 
-HttpMcp::HttpMcp(const TestServer& server, const std::string& version)
-    : server_(server), version_(version) {
+HttpMcp::HttpMcp(const TestServer& server, const std::string& version, Headers always)
+    : server_(server), version_(version), always_(std::move(always)) {
   initialize_ = post(rpc_request(next_id_++, "initialize",
                                  {{"protocolVersion", version},
                                   {"capabilities", json::object()},
@@ -203,6 +203,7 @@ HttpResponse HttpMcp::post(const std::string& body, const Headers& extra) const 
     headers.emplace_back("Mcp-Session-Id", session_id_);
     headers.emplace_back("MCP-Protocol-Version", version_);
   }
+  headers.insert(headers.end(), always_.begin(), always_.end());
   headers.insert(headers.end(), extra.begin(), extra.end());
   return http_request(server_.port(), "POST", "/mcp", body, headers);
 }
@@ -217,8 +218,9 @@ json HttpMcp::call(const std::string& tool, json arguments) {
 }
 
 int HttpMcp::end() {
-  return http_request(server_.port(), "DELETE", "/mcp", "", {{"Mcp-Session-Id", session_id_}})
-      .status;
+  Headers headers = {{"Mcp-Session-Id", session_id_}};
+  headers.insert(headers.end(), always_.begin(), always_.end());
+  return http_request(server_.port(), "DELETE", "/mcp", "", headers).status;
 }
 
 std::string result_text(const json& call_result) {

@@ -75,7 +75,9 @@ class HttpMcp {
  public:
   using Headers = std::vector<std::pair<std::string, std::string>>;
   /// Sends initialize (and notifications/initialized); `initialized()` says whether it worked.
-  explicit HttpMcp(const TestServer& server, const std::string& version = kMcpVersion);
+  /// `always`: headers every request sends (an API key).
+  explicit HttpMcp(const TestServer& server, const std::string& version = kMcpVersion,
+                   Headers always = {});
   bool initialized() const { return !session_id_.empty(); }
   const std::string& session_id() const { return session_id_; }
   const HttpResponse& initialize_answer() const { return initialize_; }
@@ -92,6 +94,7 @@ class HttpMcp {
  private:
   const TestServer& server_;
   std::string version_;
+  Headers always_;
   std::string session_id_;
   HttpResponse initialize_;
   int next_id_ = 1;
