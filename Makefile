@@ -110,6 +110,7 @@ bench: build  ## latency/throughput against a real server, pool on and off; sess
 	if ! dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1; then \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(BENCH_PACKAGES); \
 	fi
+	$(BUILD_DIR)/pyrunner_bench_keys
 	/usr/bin/python3 bench/bench.py --binary $(BUILD_DIR)/pyrunner
 
 format:
