@@ -152,9 +152,9 @@ std::string error_text(const HttpResponse& r) {
   return "";
 }
 
-long metric(const std::string& text, const std::string& series) {
-  const auto at = text.find(series + " ");
-  return at == std::string::npos ? -1 : std::stol(text.substr(at + series.size() + 1));
+// A series' value (harness.h's metric), -1 when it is missing.
+long series_value(const std::string& text, const std::string& series) {
+  return static_cast<long>(pyrunner::testing::metric(text, series).value_or(-1));
 }
 
 }  // namespace
@@ -283,13 +283,14 @@ TEST_CASE("the log and the metrics name key ids, never keys", "[access][serve][m
   auto m = s.send("GET", "/metrics", "", x_api_key(kBeta));
   REQUIRE(m.status == 200);
   const std::string a = id_of(kAlpha), b = id_of(kBeta);
-  CHECK(metric(m.body, "pyrunner_key_requests_total{key=\"" + a + "\"}") == 2);
-  CHECK(metric(m.body, "pyrunner_key_requests_total{key=\"" + b + "\"}") == 2);  // and /metrics
-  CHECK(metric(m.body, "pyrunner_key_runs_total{key=\"" + a + "\"}") == 2);
-  CHECK(metric(m.body, "pyrunner_key_runs_total{key=\"" + b + "\"}") == 0);
-  CHECK(metric(m.body, "pyrunner_key_rejections_total{limit=\"unauthorized\"}") == 3);
-  CHECK(metric(m.body, "pyrunner_key_rejections_total{key=\"" + a +
-                           "\",limit=\"requests_per_minute\"}") == 0);
+  CHECK(series_value(m.body, "pyrunner_key_requests_total{key=\"" + a + "\"}") == 2);
+  CHECK(series_value(m.body, "pyrunner_key_requests_total{key=\"" + b + "\"}") ==
+        2);  // and /metrics
+  CHECK(series_value(m.body, "pyrunner_key_runs_total{key=\"" + a + "\"}") == 2);
+  CHECK(series_value(m.body, "pyrunner_key_runs_total{key=\"" + b + "\"}") == 0);
+  CHECK(series_value(m.body, "pyrunner_key_rejections_total{limit=\"unauthorized\"}") == 3);
+  CHECK(series_value(m.body, "pyrunner_key_rejections_total{key=\"" + a +
+                                 "\",limit=\"requests_per_minute\"}") == 0);
   CHECK(m.body.find("# TYPE pyrunner_key_rejections_total counter") != std::string::npos);
   CHECK(m.body.find(kAlpha) == std::string::npos);
 
@@ -297,7 +298,9 @@ TEST_CASE("the log and the metrics name key ids, never keys", "[access][serve][m
                      10s));
   const std::string log = s.log();
   INFO(log);
-  CHECK(log.find("POST /run 200 status=success code_bytes=20 key=" + a) != std::string::npos);
+  CHECK(std::regex_search(log, std::regex("POST /run 200 status=success duration_ms=[0-9.]+ "
+                                          "code_bytes=20 key=" +
+                                          a)));
   CHECK(log.find("POST /run 401") != std::string::npos);
   CHECK(log.find("API keys: 2 (ids ") != std::string::npos);
   CHECK(log.find(kAlpha) == std::string::npos);
@@ -331,8 +334,8 @@ TEST_CASE("requests per minute: 429 with the seconds until a request is allowed 
   CHECK(s.send("GET", "/languages", "", x_api_key(kBeta)).status == 200);
   for (int i = 0; i < 5; ++i) CHECK(s.get("/").status == 200);
   auto m = s.send("GET", "/metrics", "", x_api_key(kBeta)).body;
-  CHECK(metric(m, "pyrunner_key_rejections_total{key=\"" + id_of(kAlpha) +
-                      "\",limit=\"requests_per_minute\"}") == 3);
+  CHECK(series_value(m, "pyrunner_key_rejections_total{key=\"" + id_of(kAlpha) +
+                            "\",limit=\"requests_per_minute\"}") == 3);
 }
 
 TEST_CASE("concurrent runs per key: every kind of run counts, 429 beyond the limit",
@@ -382,8 +385,8 @@ TEST_CASE("concurrent runs per key: every kind of run counts, 429 beyond the lim
   CHECK(other.json()["stdout"] == "1\n");
   CHECK_FALSE(held.request.answered());
   auto m = s.send("GET", "/metrics", "", x_api_key(kBeta)).body;
-  CHECK(metric(m, "pyrunner_key_rejections_total{key=\"" + id_of(kAlpha) +
-                      "\",limit=\"concurrent_runs\"}") >= 7);
+  CHECK(series_value(m, "pyrunner_key_rejections_total{key=\"" + id_of(kAlpha) +
+                            "\",limit=\"concurrent_runs\"}") >= 7);
 }
 
 TEST_CASE("one key's flood of endless runs does not keep another key's runs waiting",
