@@ -17,6 +17,10 @@
 #include "core/model/result.h"
 #include "core/validator/validator.h"
 
+namespace pyrunner {
+class ApiKey;  // core/access/keys.h
+}  // namespace pyrunner
+
 namespace pyrunner::compat {
 
 /// Judge0's statuses: id and description.
@@ -38,6 +42,8 @@ std::vector<Judge0Language> judge0_languages(const std::string& python_version);
 /// happened, in Judge0's terms.
 struct Submission {
   std::string token;
+  // The API key that made it (core/access; null without keys): only that key finds it.
+  const ApiKey* owner = nullptr;
   // asked
   std::string source_code;
   std::optional<std::string> stdin_data, expected_output;

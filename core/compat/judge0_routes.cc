@@ -106,6 +106,7 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
     if (!body) return;
     Submission sub;
     sub.created_at = std::chrono::system_clock::now();
+    sub.owner = req.key;
     if (auto errors = compat::read_submission(*body, base64, setup_, &sub))
       return res.json(422, field_errors_json(*errors).dump(-1, ' ', false, kReplace));
     if (!wait) {
@@ -122,6 +123,15 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
     auto j = compat::submission_json(sub, fields, base64);
     if (!j) return res.json(201, ordered_json{{"error", kConversion}, {"token", sub.token}}.dump());
     res.json(201, j->dump(-1, ' ', false, kReplace));
+  }
+
+  // The submission of `token`, if `caller` made it: another key's is not found, as a session
+  // of another key is not (with read_submission's fields, a token would show its code, input
+  // and output to any key).
+  std::optional<Submission> find(const std::string& token, const ApiKey* caller) {
+    auto sub = store_.find(token);
+    if (sub && sub->owner != caller) return std::nullopt;
+    return sub;
   }
 
   // Stores the submission as In Queue and runs it on the run service's background threads.
@@ -143,7 +153,7 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
   void show(const HttpRequest& req, HttpResponse& res) {
     std::vector<std::string> fields;
     if (!fields_of(req, res, &fields)) return;
-    auto sub = store_.find(req.captures.at(0));
+    auto sub = find(req.captures.at(0), req.key);
     // Rails' answer for a record it cannot find.
     if (!sub) return res.json(404, R"({"error":"Not Found","status":404})");
     auto j = compat::submission_json(*sub, fields, req.param("base64_encoded") == "true");
@@ -170,6 +180,7 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
     for (const auto& item : *list) {
       Submission sub;
       sub.created_at = std::chrono::system_clock::now();
+      sub.owner = req.key;
       if (auto errors = compat::read_submission(item, base64, setup_, &sub)) {
         answer.push_back(field_errors_json(*errors));
       } else if (!submit(sub, req.key)) {
@@ -209,7 +220,7 @@ class Judge0 : public std::enable_shared_from_this<Judge0> {
     const bool base64 = req.param("base64_encoded") == "true";
     ordered_json list = ordered_json::array();
     for (const auto& token : tokens) {
-      auto sub = store_.find(token);
+      auto sub = find(token, req.key);
       if (!sub) {
         list.push_back(nullptr);
         continue;

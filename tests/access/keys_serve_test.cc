@@ -479,6 +479,36 @@ TEST_CASE("sessions belong to the key that made them", "[access][serve][sessions
   CHECK(s.send("POST", "/sessions", "{}", x_api_key(kAlpha)).status == 201);
 }
 
+TEST_CASE("Judge0 submissions belong to the key that made them", "[access][serve][compat]") {
+  TestServer s(config(), {kKeysEnv});
+  const std::string body = R"J({"source_code": "print(6 * 7)", "language_id": 71})J";
+  auto waited = s.send("POST", "/submissions?wait=true", body, x_api_key(kAlpha));
+  REQUIRE(waited.status == 201);
+  const std::string token = waited.json()["token"];
+  auto queued = s.send("POST", "/submissions/batch", R"J({"submissions": [)J" + body + "]}",
+                       x_api_key(kAlpha));
+  REQUIRE(queued.status == 201);
+  const std::string later = queued.json()[0]["token"];
+
+  // To its owner: the submission, with its code and output.
+  auto mine =
+      s.send("GET", "/submissions/" + token + "?fields=stdout,source_code", "", x_api_key(kAlpha));
+  CHECK(mine.status == 200);
+  CHECK(mine.json()["stdout"] == "42\n");
+  // To another key: Rails' not found, and null in a batch, as for a token that never was.
+  auto theirs = s.send("GET", "/submissions/" + token, "", x_api_key(kBeta));
+  CHECK(theirs.status == 404);
+  CHECK(theirs.json() == s.send("GET", "/submissions/no-such-token", "", x_api_key(kBeta)).json());
+  auto batch =
+      s.send("GET", "/submissions/batch?tokens=" + token + "," + later, "", x_api_key(kBeta));
+  CHECK(batch.status == 200);
+  CHECK(batch.json()["submissions"] == nlohmann::json::array({nullptr, nullptr}));
+  auto own_batch =
+      s.send("GET", "/submissions/batch?tokens=" + token + "," + later, "", x_api_key(kAlpha));
+  CHECK(own_batch.json()["submissions"][0]["token"] == token);
+  CHECK(own_batch.json()["submissions"][1]["token"] == later);
+}
+
 TEST_CASE("MCP sessions belong to their key too", "[access][serve][mcp]") {
   TestServer s(config("  key_limits: {sessions: 1}\n"), {kKeysEnv});
   HttpMcp alpha(s, kMcpVersion, x_api_key(kAlpha));
