@@ -31,10 +31,12 @@ def _streams():
                                 errors="backslashreplace", **kw)
     sys.stdin = sys.__stdin__ = io.TextIOWrapper(
         io.BufferedReader(io.FileIO(0, "rb", closefd=False)), encoding="utf-8", errors="replace")
-    # Line-buffered stdout and unbuffered stderr: output printed before a timeout or a kill
-    # must reach the parent.
+    # Both line-buffered (a newline or a carriage return writes them out, as on a terminal):
+    # output printed before a timeout or a kill must reach the parent, and a streamed run's
+    # client sees each line as it is printed. (write_through alone would only hand the text
+    # to the buffer below, where it waited for the end of the run.)
     sys.stdout = sys.__stdout__ = writer(1, line_buffering=True)
-    sys.stderr = sys.__stderr__ = writer(2, write_through=True)
+    sys.stderr = sys.__stderr__ = writer(2, line_buffering=True, write_through=True)
 
 
 def _environ(env):

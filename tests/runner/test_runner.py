@@ -1,5 +1,7 @@
 """core/runner/runner.py: the helpers main() is made of (main itself is driven through the real
 binary by the C++ tests: it ends with os._exit)."""
+import os
+import subprocess
 import sys
 import unittest
 
@@ -64,6 +66,18 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(info["value"], "division by zero")
         self.assertEqual(info["traceback"][-1], "ZeroDivisionError: division by zero")
         self.assertIn('  File "main.py", line 1, in <module>', info["traceback"])
+
+    def test_each_line_leaves_the_process_when_printed(self):
+        # What a run printed before it is killed (a timeout), or while it is streamed, must be
+        # out of the process already: a newline or a carriage return writes out both streams.
+        code = ("import os, sys\nsys.path.insert(0, %r)\nimport support\nsupport.load()\n"
+                "from _pyrunner import runner\nrunner._streams()\n"
+                "print('out')\nprint('err', file=sys.stderr)\nsys.stderr.write('50%%\\r')\n"
+                "os._exit(0)  # as a kill would: nothing is flushed\n") % os.path.dirname(__file__)
+        p = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.stdout, b"out\n")
+        self.assertEqual(p.stderr, b"err\n50%\r")
 
 
 if __name__ == "__main__":
