@@ -214,9 +214,10 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
         timed_out_ = killed_ = true;
       }
     }
-    pollfd fds[7];
+    pollfd fds[8];
     int n = 0;
-    int i_out = -1, i_err = -1, i_ctl = -1, i_in = -1, i_pid = -1, i_watch = -1, i_abort = -1;
+    int i_out = -1, i_err = -1, i_ctl = -1, i_in = -1, i_pid = -1, i_watch = -1, i_abort = -1,
+        i_cancel = -1;
     const auto add = [&](int* index, int fd, short events) {
       *index = n;
       fds[n++] = {fd, events, 0};
@@ -228,6 +229,7 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
     if (!exited_) add(&i_pid, pidfd_, POLLIN);
     if (watch_.client_fd >= 0) add(&i_watch, watch_.client_fd, POLLRDHUP);
     if (watch_.abort_fd >= 0) add(&i_abort, watch_.abort_fd, POLLIN);
+    if (watch_.cancel_fd >= 0) add(&i_cancel, watch_.cancel_fd, POLLIN);
     auto wait_until = exited_     ? *exited_at + kDrainLimit
                       : record_at ? *record_at + kDrainLimit
                       : killed_   ? now + kDrainLimit
@@ -278,6 +280,8 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
       return RunOutcome(RunAbort::kClientGone, Status::Error("client disconnected"));
     if (i_abort >= 0 && fds[i_abort].revents)
       return RunOutcome(RunAbort::kShutdown, Status::Error("server shutting down"));
+    if (i_cancel >= 0 && fds[i_cancel].revents)
+      return RunOutcome(RunAbort::kClientGone, Status::Error("client stopped reading the stream"));
   }
   return std::nullopt;
 }
@@ -371,6 +375,7 @@ RunOutcome Executor::run(std::unique_ptr<ReadyChild> child, const RunRequest& re
   const auto started = Clock::now();
   if (auto s = send_request(control, RequestKind::kRun, config_, request, memory_bytes); !s.ok())
     return RunOutcome(RunAbort::kNotDelivered, s);
+  if (watch.observer != nullptr) watch.observer->on_start();
 
   RunResult result;
   RunPump pump(child->io, child->pid, child->pidfd.get(), control, request, config_, watch,
@@ -449,6 +454,7 @@ RunOutcome Executor::run_in_session(ReadyChild& session, const RunRequest& reque
   if (auto s = send_request(control, RequestKind::kSessionRun, config_, request, 0, fds, 3);
       !s.ok())
     return RunOutcome(RunAbort::kNotDelivered, s);
+  if (watch.observer != nullptr) watch.observer->on_start();
   // Only the session holds its ends now: their EOF means the run let go of them.
   child_in.reset();
   child_out.reset();

@@ -17,10 +17,14 @@
 
 namespace pyrunner {
 
-/// Receives a run's output as it happens (for streaming), on the executor's thread.
+/// Receives a run's output as it happens (for streaming), on the executor's thread: the bytes
+/// kept within the output caps, and the display items kept within theirs (what the result
+/// will hold, in the order it arrived).
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
+  /// The child has the request: the run is under way (nothing was refused).
+  virtual void on_start() {}
   virtual void on_stdout(std::string_view text) { (void)text; }
   virtual void on_stderr(std::string_view text) { (void)text; }
   virtual void on_display(const nlohmann::ordered_json& item) { (void)item; }
@@ -32,6 +36,7 @@ class ApiKey;  // core/access/keys.h
 struct RunWatch {
   int client_fd = -1;  // a client socket: if the peer hangs up, the run is killed
   int abort_fd = -1;   // readable (an eventfd written at shutdown): the run is killed
+  int cancel_fd = -1;  // readable: whoever streams the output has lost its client (kClientGone)
   RunObserver* observer = nullptr;
   // When the request arrived: its wait for a run slot (server.queue_timeout) counts from
   // there. Unset: from when it asks.
