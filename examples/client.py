@@ -3,12 +3,14 @@
 
 As a library:
 
-    from client import run, Session
+    from client import run, stream, Session
     result = run("print(2 + 2)", base_url="http://127.0.0.1:8000")
     result["status"], result["stdout"]          # ('success', '4\\n')
     with Session("http://127.0.0.1:8000") as s:  # state across runs
         s.run("x = 41")
         s.run("print(x + 1)")["stdout"]          # '42\\n'
+    for event in stream("import time\\nfor i in range(3):\\n    print(i); time.sleep(1)"):
+        print(event)   # {'type': 'stdout', 'text': '0\\n'} ... then {'type': 'result', ...}
 
 As a CLI, against a running `pyrunner serve`:
 
@@ -16,6 +18,7 @@ As a CLI, against a running `pyrunner serve`:
     /usr/bin/python3 examples/client.py [--url URL] FILE|-     # run one program, print JSON
     /usr/bin/python3 examples/client.py --file data.csv --save out/ analysis.py
         # send data.csv along; save the figures (out/figure-1.png...) and the files it wrote
+    /usr/bin/python3 examples/client.py --stream FILE        # its output as it is printed
 
 The six cases check what every deployment should do: plain output, sympy, numpy, an
 exception, a timeout (with the output printed before it) and a memory limit. The CLI exits
@@ -84,7 +87,7 @@ def _retry_after(headers, default=1.0):
 
 
 def run(code, timeout=None, memory_limit=None, stdin=None, files=None, base_url=DEFAULT_URL,
-        max_retries=5, max_wait=30.0):
+        max_retries=5, max_wait=30.0, on_event=None):
     """Runs `code` on the server and returns its result dict.
 
     The dict has: status ("success", "error", "timeout" or "memory_exceeded"), stdout,
@@ -98,10 +101,34 @@ def run(code, timeout=None, memory_limit=None, stdin=None, files=None, base_url=
     with Retry-After) the call waits as told and tries again, at most `max_retries` times and
     `max_wait` seconds per wait. Any other refusal raises PyRunnerError with the server's
     detail, e.g. a 422 for a memory_limit out of range.
+
+    on_event: called with each event of the run as it happens (see stream(); the run is then
+    streamed), before the result is returned.
     """
+    if on_event is not None:
+        return _result_of(stream(code, timeout=timeout, memory_limit=memory_limit, stdin=stdin,
+                                 files=files, base_url=base_url, max_retries=max_retries,
+                                 max_wait=max_wait), on_event)
     body = _run_body(code, timeout=timeout, memory_limit=memory_limit, stdin=stdin, files=files)
     return _post_retrying(base_url, "/run", body, _http_timeout(timeout), max_retries, max_wait,
                           200)
+
+
+def stream(code, timeout=None, memory_limit=None, stdin=None, files=None, base_url=DEFAULT_URL,
+           max_retries=5, max_wait=30.0):
+    """Runs `code` on the server and yields its events as they happen (POST /run with
+    Accept: application/x-ndjson, read line by line):
+
+        {"type": "stdout", "text": "..."}, {"type": "stderr", "text": "..."}
+        {"type": "display" or "execute_result", "data": {mime: ...}, "metadata": {...}}
+        {"type": "result", "result": {...}}    last: the dict run() returns
+
+    The texts of the stdout events put together are the result's stdout (likewise stderr),
+    and the display events are its results. Arguments, retries and refusals as for run(); a
+    run that started but could not finish (the server stopping) raises PyRunnerError.
+    """
+    body = _run_body(code, timeout=timeout, memory_limit=memory_limit, stdin=stdin, files=files)
+    return _stream_retrying(base_url, "/run", body, _http_timeout(timeout), max_retries, max_wait)
 
 
 def _run_body(code, files=None, **fields):
@@ -144,6 +171,50 @@ def _post_retrying(base_url, path, body, http_timeout, max_retries, max_wait, ok
     raise AssertionError("unreachable")
 
 
+def _stream_retrying(base_url, path, body, http_timeout, max_retries, max_wait):
+    """POST `body` asking for NDJSON; yields the events. Refusals (which are plain JSON answers,
+    never streams) are retried or raised as _post_retrying does."""
+    url = base_url.rstrip("/") + path
+    data = json.dumps(body).encode()
+    for attempt in range(max_retries + 1):
+        req = urllib.request.Request(url, data=data, method="POST")
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Accept", "application/x-ndjson")
+        try:
+            resp = urllib.request.urlopen(req, timeout=http_timeout)
+        except urllib.error.HTTPError as e:
+            with e:
+                status, headers, payload = e.code, e.headers, e.read()
+            busy = status == 429 or (status == 503 and headers.get("Retry-After") is not None)
+            if busy and attempt < max_retries:
+                time.sleep(min(_retry_after(headers), max_wait))
+                continue
+            raise PyRunnerError(status, _detail(payload), url) from None
+        except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise PyRunnerError(None, "cannot reach the server: %s" % reason, url) from None
+        with resp:
+            for line in resp:  # each event as soon as its line is in
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event.get("type") == "error":
+                    raise PyRunnerError(event.get("status"), event.get("detail"), url)
+                yield event
+                if event.get("type") == "result":
+                    return
+        raise PyRunnerError(None, "the stream ended without a result", url)
+
+
+def _result_of(events, on_event):
+    """Hands each event to `on_event`; the result."""
+    for event in events:
+        on_event(event)
+        if event["type"] == "result":
+            return event["result"]
+    raise AssertionError("unreachable: the stream ends with its result or raises")
+
+
 class Session:
     """A session: one interpreter kept on the server between runs (POST /sessions), so that
     variables, imports and files carry over, as in a notebook.
@@ -169,11 +240,23 @@ class Session:
         self.id = self.info["id"]
         self.path = "/sessions/" + self.id
 
-    def run(self, code, timeout=None, stdin=None, files=None):
-        """Runs `code` in the session; the result dict of run(), plus execution_count."""
+    def run(self, code, timeout=None, stdin=None, files=None, on_event=None):
+        """Runs `code` in the session; the result dict of run(), plus execution_count.
+        on_event: called with each event of the run as it happens (see stream(); the run is
+        then streamed), before the result is returned."""
+        if on_event is not None:
+            return _result_of(self.stream(code, timeout=timeout, stdin=stdin, files=files),
+                              on_event)
         body = _run_body(code, timeout=timeout, stdin=stdin, files=files)
         return _post_retrying(self.base_url, self.path + "/run", body, _http_timeout(timeout),
                               self.max_retries, self.max_wait, 200)
+
+    def stream(self, code, timeout=None, stdin=None, files=None):
+        """Runs `code` in the session and yields its events as they happen, as stream() does;
+        the last one's result has execution_count."""
+        body = _run_body(code, timeout=timeout, stdin=stdin, files=files)
+        return _stream_retrying(self.base_url, self.path + "/run", body, _http_timeout(timeout),
+                                self.max_retries, self.max_wait)
 
     def files(self):
         """The working directory's regular files: [{"path", "size", "mime"}], by path."""
@@ -308,7 +391,23 @@ def save_outputs(result, directory):
     return written
 
 
-def run_cases(base_url):
+def show_event(event, prefix=""):
+    """Prints one event of a streamed run as it comes: output as it was printed (stdout to
+    stdout, stderr to stderr), a line for each thing displayed."""
+    kind = event["type"]
+    if kind in ("stdout", "stderr"):
+        out = sys.stdout if kind == "stdout" else sys.stderr
+        text = event["text"]
+        if prefix:
+            text = "".join(prefix + line for line in text.splitlines(True))
+        out.write(text)
+        out.flush()
+    elif kind in ("display", "execute_result"):
+        print("%s[%s: %s]" % (prefix, kind, ", ".join(sorted(event["data"]))), file=sys.stderr,
+              flush=True)
+
+
+def run_cases(base_url, streamed=False):
     good = 0
     for i, (name, expected, code, kwargs) in enumerate(CASES, 1):
         args = ", ".join("%s=%r" % kv for kv in kwargs.items())
@@ -316,6 +415,8 @@ def run_cases(base_url):
         print("    code:     " + _show(code.strip()))
         t0 = time.monotonic()
         try:
+            if streamed:
+                kwargs = dict(kwargs, on_event=lambda e: show_event(e, "    | "))
             result = run(code, base_url=base_url, **kwargs)
         except PyRunnerError as e:
             print("    FAILED:   %s" % e)
@@ -342,10 +443,13 @@ def main(argv=None):
                     help="a file sent along into the working directory (repeatable)")
     ap.add_argument("--save", metavar="DIR",
                     help="write the figures and the files the run wrote under DIR")
+    ap.add_argument("--stream", action="store_true",
+                    help="show the output as it is printed (with FILE: its stdout and stderr "
+                         "as the program's own, then a summary on stderr instead of the JSON)")
     args = ap.parse_args(argv)
     try:
         if args.file is None:
-            return 0 if run_cases(args.url) else 1
+            return 0 if run_cases(args.url, args.stream) else 1
         code = sys.stdin.read() if args.file == "-" else open(args.file).read()
         stdin = open(args.stdin).read() if args.stdin else None
         files = {}
@@ -353,11 +457,15 @@ def main(argv=None):
             with open(path, "rb") as f:
                 files[os.path.basename(path)] = f.read()
         result = run(code, timeout=args.timeout, memory_limit=args.memory_limit, stdin=stdin,
-                     files=files, base_url=args.url)
+                     files=files, base_url=args.url,
+                     on_event=show_event if args.stream else None)
         if args.save:
             for path in save_outputs(result, args.save):
                 print("saved %s" % path, file=sys.stderr)
-        print(json.dumps(result, indent=2))
+        if args.stream:
+            print_result(result, out=sys.stderr)
+        else:
+            print(json.dumps(result, indent=2))
         return 0 if result.get("status") == "success" else 1
     except PyRunnerError as e:
         print("error: %s" % e, file=sys.stderr)

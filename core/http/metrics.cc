@@ -82,6 +82,17 @@ void Metrics::key_rejected(const std::string& id, const std::string& limit) {
   }
 }
 
+void Metrics::stream_started() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++streams_started_;
+  ++streams_active_;
+}
+
+void Metrics::stream_ended() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --streams_active_;
+}
+
 std::string Metrics::render(int pool_ready, int pool_size, int sessions_open,
                             const ConnectionGauges& connections) const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -138,6 +149,12 @@ std::string Metrics::render(int pool_ready, int pool_size, int sessions_open,
       << "# HELP pyrunner_sessions_ended_total Sessions ended (deleted, expired, killed).\n"
       << "# TYPE pyrunner_sessions_ended_total counter\n"
       << "pyrunner_sessions_ended_total " << sessions_ended_ << "\n"
+      << "# HELP pyrunner_streams_total Runs answered as a stream (NDJSON or SSE).\n"
+      << "# TYPE pyrunner_streams_total counter\n"
+      << "pyrunner_streams_total " << streams_started_ << "\n"
+      << "# HELP pyrunner_streams_active Streamed answers being written now.\n"
+      << "# TYPE pyrunner_streams_active gauge\n"
+      << "pyrunner_streams_active " << streams_active_ << "\n"
       << "# HELP pyrunner_http_connections Open client connections, by what they are doing.\n"
       << "# TYPE pyrunner_http_connections gauge\n"
       << "pyrunner_http_connections{state=\"receiving\"} " << connections.receiving << "\n"

@@ -1,6 +1,6 @@
 #pragma once
 /// Prometheus metrics of the server: requests by route and status, runs by outcome, run
-/// latency, the wait for a run slot, in-flight runs, overload rejections.
+/// latency, the wait for a run slot, in-flight runs, overload rejections, streamed answers.
 
 #include <array>
 #include <map>
@@ -35,6 +35,9 @@ class Metrics {
   void key_run(const std::string& id);
   /// A request refused for the key's `limit` (429); id "" and "unauthorized": a 401.
   void key_rejected(const std::string& id, const std::string& limit);
+  /// A streamed answer (Accept: application/x-ndjson, text/event-stream) began, or ended.
+  void stream_started();
+  void stream_ended();
   /// The Prometheus text exposition format (version 0.0.4).
   std::string render(int pool_ready, int pool_size, int sessions_open = 0,
                      const ConnectionGauges& connections = {}) const;
@@ -63,6 +66,8 @@ class Metrics {
   };
   std::map<std::string, KeyCounts> keys_;  // by key id; empty without keys
   long unauthorized_ = 0;
+  long streams_started_ = 0;
+  long streams_active_ = 0;
 };
 
 }  // namespace pyrunner

@@ -7,6 +7,7 @@
 #include "core/mcp/openapi.h"
 #include "core/model/result.h"
 #include "core/sessions/openapi.h"
+#include "core/streaming/openapi.h"
 #include "version.h"
 
 namespace pyrunner {
@@ -178,6 +179,7 @@ std::string openapi_document(const Config& config, bool api_keys) {
           {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}}}};
   grading::add_openapi(doc, config);
   sessions::add_openapi(doc, config);
+  streaming::add_openapi(doc);  // after the run routes it adds media types to
   compat::add_openapi(doc, config);
   mcp::add_openapi(doc, config);
   if (api_keys) add_security(doc, config);

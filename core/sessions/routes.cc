@@ -9,6 +9,7 @@
 #include "core/model/result.h"
 #include "core/sessions/session_manager.h"
 #include "core/sessions/workdir.h"
+#include "core/streaming/streamed_run.h"
 
 namespace pyrunner {
 namespace {
@@ -56,17 +57,10 @@ void create(Services& s, const HttpRequest& req, HttpResponse& res) {
   res.set_header("Location", "/sessions/" + std::get<json>(made)["id"].get<std::string>());
 }
 
-// POST /sessions/{id}/run: a run request without memory_limit (the session's is fixed).
-void run(Services& s, const HttpRequest& req, HttpResponse& res) {
-  if (s.runs.draining()) return res.error(503, "server is shutting down", 1);
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_object() && body.contains("memory_limit") && !body["memory_limit"].is_null())
-    return res.error(422, "memory_limit: a session's memory limit is set when it is created");
-  auto parsed = s.validator.from_json(req.body);
-  if (auto* error = std::get_if<ValidationError>(&parsed))
-    return res.error(error->http_status, error->detail);
-  const auto& request = std::get<RunRequest>(parsed);
-  auto done = s.sessions.run(req.captures[0], req.key, request, watch_of(req));
+// One run in session `id`, answered as without streaming.
+void answer_run(Services& s, const std::string& id, const RunRequest& request,
+                const RunWatch& watch, HttpResponse& res) {
+  auto done = s.sessions.run(id, watch.key, request, watch);
   if (done.refused) return refuse(*done.refused, res);
   if (!done.outcome->ok()) {
     res.run_status = "aborted";
@@ -78,6 +72,28 @@ void run(Services& s, const HttpRequest& req, HttpResponse& res) {
   j["execution_count"] = done.execution_count;
   if (!done.ended.empty()) j["session_ended"] = done.ended;
   res.json(200, j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// POST /sessions/{id}/run: a run request without memory_limit (the session's is fixed); with
+// Accept: application/x-ndjson or text/event-stream, its events and then the same answer.
+void run(Services& s, const HttpRequest& req, HttpResponse& res) {
+  if (s.runs.draining()) return res.error(503, "server is shutting down", 1);
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_object() && body.contains("memory_limit") && !body["memory_limit"].is_null())
+    return res.error(422, "memory_limit: a session's memory limit is set when it is created");
+  auto parsed = s.validator.from_json(req.body);
+  if (auto* error = std::get_if<ValidationError>(&parsed))
+    return res.error(error->http_status, error->detail);
+  const auto format = streaming::format_of(req.header("accept"));
+  if (format == streaming::Format::kNone)
+    return answer_run(s, req.captures[0], std::get<RunRequest>(parsed), watch_of(req), res);
+  streaming::respond(
+      {format}, watch_of(req), s.metrics,
+      [&s, id = req.captures[0], request = std::get<RunRequest>(std::move(parsed))](
+          const RunWatch& watch, HttpResponse& answer) {
+        answer_run(s, id, request, watch, answer);
+      },
+      res);
 }
 
 void file(Services& s, const HttpRequest& req, HttpResponse& res) {

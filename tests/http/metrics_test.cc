@@ -56,6 +56,8 @@ TEST_CASE("metrics render as Prometheus text, every family typed", "[metrics]") 
                                            {"pyrunner_sessions_open", "gauge"},
                                            {"pyrunner_sessions_created_total", "counter"},
                                            {"pyrunner_sessions_ended_total", "counter"},
+                                           {"pyrunner_streams_total", "counter"},
+                                           {"pyrunner_streams_active", "gauge"},
                                            {"pyrunner_queue_wait_seconds", "histogram"},
                                            {"pyrunner_http_connections", "gauge"},
                                            {"pyrunner_http_threads", "gauge"}});
@@ -69,6 +71,18 @@ TEST_CASE("metrics render as Prometheus text, every family typed", "[metrics]") 
   CHECK(p.samples.at("pyrunner_runs_in_flight") == 0);
   CHECK(p.samples.at("pyrunner_rejected_total") == 0);
   CHECK(p.samples.at("pyrunner_run_duration_seconds_count") == 0);
+  CHECK(p.samples.at("pyrunner_streams_total") == 0);
+  CHECK(p.samples.at("pyrunner_streams_active") == 0);
+}
+
+TEST_CASE("streams are counted, and the active ones gauged", "[metrics]") {
+  Metrics m;
+  m.stream_started();
+  m.stream_started();
+  m.stream_ended();
+  auto p = parse(m.render(0, 0));
+  CHECK(p.samples.at("pyrunner_streams_total") == 2);
+  CHECK(p.samples.at("pyrunner_streams_active") == 1);
 }
 
 TEST_CASE("requests are counted by route and status code", "[metrics]") {
