@@ -600,3 +600,25 @@ TEST_CASE("examples/client.py streams line by line, as a library and as a CLI", 
     CHECK(p.err.find("status:   success") != std::string::npos);
   }
 }
+
+TEST_CASE("with API keys a stream needs its key; without one the 401 is a plain answer",
+          "[stream][keys]") {
+  TestServer s("policy:\n  enabled: false\npython:\n  preload: []\n",
+               {"PYRUNNER_API_KEYS=stream-key"});
+  auto refused = post_stream(s, "/run", {{"code", "print(1)"}});
+  CHECK(refused.status == 401);
+  CHECK(refused.content_type == "application/json");
+  Streamed st;
+  EventParser parser(st, {});
+  httplib::Client client("127.0.0.1", s.port());
+  auto r = client.Post("/run", {{"Accept", kNdjson}, {"Authorization", "Bearer stream-key"}},
+                       json{{"code", "print(1)"}}.dump(), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  st.content_type = r->get_header_value("Content-Type");
+  CHECK(st.content_type == kNdjson);
+  parser.feed(r->body.data(), r->body.size());
+  REQUIRE_FALSE(st.events.empty());
+  CHECK(st.events.front() == json{{"type", "stdout"}, {"text", "1\n"}});
+  CHECK(st.last()["result"]["stdout"] == "1\n");
+}
