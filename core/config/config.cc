@@ -1,5 +1,7 @@
 #include "core/config/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -138,7 +140,14 @@ const std::map<std::string, std::map<std::string, Reader>>& key_table() {
          auto_or_int([](Config& c) -> int& { return c.server.key_limits.concurrent_runs; })},
         {"key_limits.sessions",
          auto_or_int([](Config& c) -> int& { return c.server.key_limits.sessions; })},
-        {"key_overrides", read_key_overrides}}},
+        {"key_overrides", read_key_overrides},
+        {"playground",
+         [](const YAML::Node& node, Config& config) {
+           if (node.IsScalar() && node.Scalar() == "auto")
+             config.server.playground.reset();
+           else
+             config.server.playground = node.as<bool>();
+         }}}},
       {"pool",
        {{"enabled", field(&Config::pool, &PoolConfig::enabled)},
         {"size", field(&Config::pool, &PoolConfig::size)}}},
@@ -257,6 +266,18 @@ KeyLimits Config::limits_of_key(const std::string& key_id) const {
   if (k.concurrent_runs < 0) k.concurrent_runs = std::max(1, concurrent_runs() / 2);
   if (k.sessions < 0) k.sessions = std::max(1, sessions.max_sessions / 2);
   return k;
+}
+
+bool ServerConfig::playground_on() const {
+  if (playground) return *playground;
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  const std::string bare = host.size() > 2 && host.front() == '[' && host.back() == ']'
+                               ? host.substr(1, host.size() - 2)
+                               : host;
+  return inet_pton(AF_INET6, bare.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 int Config::concurrent_runs() const {

@@ -122,6 +122,12 @@ struct ServerConfig {
   std::string api_keys_file;
   KeyLimits key_limits;
   std::map<std::string, KeyOverride> key_overrides;  // by key id (8 hex digits)
+  // GET /playground, a page that calls this API from a browser. Unset ("auto"): on when `host`
+  // is a loopback address, off when the server listens where others can reach it.
+  std::optional<bool> playground;
+
+  /// Whether GET /playground is served, `playground` resolved against `host`.
+  bool playground_on() const;
 };
 
 struct SessionsConfig {

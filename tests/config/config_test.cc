@@ -74,6 +74,7 @@ server:
     sessions: 4
   key_overrides:
     1a2b3c4d: {requests_per_minute: 0, concurrent_runs: auto}
+  playground: true
 pool:
   enabled: false
   size: 1
@@ -173,6 +174,7 @@ TEST_CASE("the documented default config equals the built-in defaults", "[config
   CHECK(c.server.threads == defaults.server.threads);
   CHECK(c.server.max_batch == defaults.server.max_batch);
   CHECK(c.server.max_tests == defaults.server.max_tests);
+  CHECK(c.server.playground == defaults.server.playground);
   CHECK(c.pool.enabled == defaults.pool.enabled);
   CHECK(c.pool.size == defaults.pool.size);
 }
@@ -240,6 +242,7 @@ TEST_CASE("every key is read into its own field", "[config]") {
   CHECK(c.server.key_overrides.at("1a2b3c4d").requests_per_minute == 0);
   CHECK(c.server.key_overrides.at("1a2b3c4d").concurrent_runs == -1);
   CHECK_FALSE(c.server.key_overrides.at("1a2b3c4d").sessions.has_value());
+  CHECK(c.server.playground == true);
   CHECK(c.pool.enabled == false);
   CHECK(c.pool.size == 1);
   CHECK(c.sessions.max_sessions == 5);
@@ -271,6 +274,34 @@ TEST_CASE("server.max_queue is auto by default, or a number", "[config]") {
   c = parse_config("server:\n  max_queue: 0\n", "x");
   REQUIRE(c.ok());
   CHECK(c->server.max_queue == 0);
+}
+
+TEST_CASE("server.playground: auto is on for a loopback host only, or true or false", "[config]") {
+  CHECK_FALSE(Config{}.server.playground.has_value());
+  CHECK(Config{}.server.playground_on());  // the default host is 127.0.0.1
+  pyrunner::ServerConfig server;
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"}) {
+    INFO(host);
+    server.host = host;
+    CHECK(server.playground_on());
+  }
+  for (const char* host : {"0.0.0.0", "::", "10.0.0.5", "128.0.0.1", "pyrunner.example", "::2"}) {
+    INFO(host);
+    server.host = host;
+    CHECK_FALSE(server.playground_on());
+  }
+  auto c = parse_config("server:\n  host: 0.0.0.0\n  playground: true\n", "x");
+  REQUIRE(c.ok());
+  CHECK(c->server.playground_on());
+  c = parse_config("server:\n  playground: false\n", "x");
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->server.playground_on());
+  c = parse_config("server:\n  host: 0.0.0.0\n  playground: auto\n", "x");
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->server.playground.has_value());
+  CHECK_FALSE(c->server.playground_on());
+  CHECK(rejection("server:\n  playground: maybe\n") ==
+        "server.playground: invalid value 'maybe' (line 2)");
 }
 
 TEST_CASE("values are read into their keys", "[config]") {
