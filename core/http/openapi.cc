@@ -177,6 +177,31 @@ std::string openapi_document(const Config& config, bool api_keys) {
        {{"200",
          {{"description", "Prometheus text format"},
           {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}}}};
+  if (config.server.playground_on()) {
+    doc["paths"]["/playground"]["get"] = {
+        {"summary", "The playground: a page that runs code through this API from a browser"},
+        {"description",
+         "Served when server.playground is on (by default: a loopback host). It calls the "
+         "routes above and adds no capability of its own."},
+        {"responses",
+         {{"200",
+           {{"description", "The page (HTML), with a Content-Security-Policy"},
+            {"content", {{"text/html", {{"schema", {{"type", "string"}}}}}}}}}}}};
+    doc["paths"]["/playground/{file}"]["get"] = {
+        {"summary", "The playground's script and styles"},
+        {"parameters",
+         {{{"name", "file"},
+           {"in", "path"},
+           {"required", true},
+           {"schema",
+            {{"type", "string"}, {"enum", {"playground.js", "playground.css", "frame.css"}}}}}}},
+        {"responses",
+         {{"200",
+           {{"description", "The file (JavaScript or CSS)"},
+            {"content",
+             {{"text/javascript", {{"schema", {{"type", "string"}}}}},
+              {"text/css", {{"schema", {{"type", "string"}}}}}}}}}}}};
+  }
   grading::add_openapi(doc, config);
   sessions::add_openapi(doc, config);
   streaming::add_openapi(doc);  // after the run routes it adds media types to

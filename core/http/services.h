@@ -45,5 +45,6 @@ std::vector<Route> session_routes(Services& services);  // /sessions... (core/se
 std::vector<Route> judge0_routes(Services& services);   // Judge0's /submissions ... (core/compat)
 std::vector<Route> piston_routes(Services& services);   // Piston's /api/v2/... (core/compat)
 std::vector<Route> mcp_routes(Services& services);      // /mcp (core/mcp)
+std::vector<Route> playground_routes(Services& services);  // GET /playground...
 
 }  // namespace pyrunner
