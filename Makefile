@@ -7,7 +7,7 @@ APT_PACKAGES = $(shell grep -hv '^\s*\#' deps/build-packages.txt deps/runtime-pa
 	deps/test-packages.txt)
 
 .PHONY: compat-clients deps build test compat unit security packaging serve bench format format-check \
-	clean test-cgroup2 test-docker test-nginx mcp-client
+	clean test-cgroup2 test-docker test-nginx mcp-client playground-browser
 
 deps:  ## install every dependency from Debian's packages
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -21,7 +21,7 @@ build: deps  ## build/pyrunner and build/pyrunner_tests
 
 # Everything CI runs. The test binary runs inside a throwaway PID namespace, so a sandbox
 # escape cannot signal anything on the host.
-test: build format-check compat-clients mcp-client
+test: build format-check compat-clients mcp-client playground-browser
 	/usr/bin/python3 -m unittest discover -s tests/runner -t tests/runner
 	unshare --pid --fork --mount-proc $(BUILD_DIR)/pyrunner_tests
 	/usr/bin/python3 tests/packaging_test.py --strict
@@ -41,6 +41,21 @@ $(MCP_CLIENT)/node_modules/.package-lock.json: tests/mcp/package.json tests/mcp/
 	cd $(MCP_CLIENT) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
 $(MCP_CLIENT)/client.mjs: tests/mcp/client.mjs
 	mkdir -p $(MCP_CLIENT)
+	cp $< $@
+
+# puppeteer-core (tests/http/playground/package.json, pinned by its lockfile), with which
+# tests/http/playground_test.cc drives GET /playground in Debian's chromium (deps/test-packages.txt;
+# puppeteer downloads no browser), installed under the build directory like mcp-client.
+PLAYGROUND_BROWSER = $(BUILD_DIR)/playground-browser
+playground-browser: $(PLAYGROUND_BROWSER)/node_modules/.package-lock.json $(PLAYGROUND_BROWSER)/browser.mjs
+$(PLAYGROUND_BROWSER)/node_modules/.package-lock.json: tests/http/playground/package.json \
+		tests/http/playground/package-lock.json
+	$(ensure_npm)
+	mkdir -p $(PLAYGROUND_BROWSER)
+	cp tests/http/playground/package.json tests/http/playground/package-lock.json $(PLAYGROUND_BROWSER)/
+	cd $(PLAYGROUND_BROWSER) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
+$(PLAYGROUND_BROWSER)/browser.mjs: tests/http/playground/browser.mjs
+	mkdir -p $(PLAYGROUND_BROWSER)
 	cp $< $@
 
 # Debian's own upstream test modules of the stack, natively and inside runs (run and pool):
