@@ -1,5 +1,6 @@
 #pragma once
-/// The one check in front of every route but the open ones (GET /, GET /openapi.json):
+/// The one check in front of every route but the open ones (GET /, GET /openapi.json, the
+/// playground's page):
 /// core/http/server.cc calls it for each request before the route's handler, when the server
 /// has API keys. It finds the caller's key and takes a request from its rate.
 

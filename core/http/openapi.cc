@@ -31,8 +31,9 @@ ordered_json overload_response(const char* description) {
 }
 
 // The answers of a server with API keys: every operation but the open ones (GET /, GET
-// /openapi.json) says how to authenticate and answers 401 without a valid key and 429 over
-// the key's limits, in the error shape of its own API (Judge0's and Piston's differ).
+// /openapi.json, the playground's page and files) says how to authenticate and answers 401
+// without a valid key and 429 over the key's limits, in the error shape of its own API
+// (Judge0's and Piston's differ).
 void add_security(ordered_json& doc, const Config& config) {
   doc["components"]["securitySchemes"] = {
       {"bearerAuth",
@@ -49,8 +50,10 @@ void add_security(ordered_json& doc, const Config& config) {
       "retry would pass";
   for (auto& [path, methods] : doc["paths"].items()) {
     for (auto& [method, op] : methods.items()) {
-      if (method == "get" && (path == "/" || path == "/openapi.json")) {
-        op["security"] = ordered_json::array();  // open: the probes have no key
+      if (method == "get" &&
+          (path == "/" || path == "/openapi.json" || path.rfind("/playground", 0) == 0)) {
+        // open: the probes have no key, nor has a browser loading the page
+        op["security"] = ordered_json::array();
         continue;
       }
       auto& responses = op["responses"];

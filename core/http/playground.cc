@@ -81,11 +81,13 @@ std::vector<Route> playground_routes(Services& s) {
     auto asset = std::make_shared<const Asset>(Asset{bytes, content_type_of(name), etag_of(bytes)});
     // The page at /playground; what it loads beside it, by relative URLs, at /playground/NAME
     // (so that the page also works under a proxy's path prefix).
+    // Open with API keys too: a browser sends none when it loads a page, and the page holds
+    // nothing but itself; its requests to the API carry the key its field is given.
     if (name == "index.html")
-      routes.push_back({"GET", "/playground", "/playground", serve(asset)});
+      routes.push_back({"GET", "/playground", "/playground", serve(asset), true});
     else
       routes.push_back(
-          {"GET", "/playground/" + std::string(name), "/playground/{file}", serve(asset)});
+          {"GET", "/playground/" + std::string(name), "/playground/{file}", serve(asset), true});
   }
   return routes;
 }

@@ -411,12 +411,13 @@ int serve_forever(const Config& config) {
   }
   const KeyRing* ring = keys.value()->empty() ? nullptr : keys.value().get();
   if (ring != nullptr) {
-    spdlog::info("API keys: {} (ids {}); every route but GET / and /openapi.json needs one",
-                 ring->keys().size(), [&] {
-                   std::string ids;
-                   for (const auto& k : ring->keys()) ids += (ids.empty() ? "" : ", ") + k->id();
-                   return ids;
-                 }());
+    spdlog::info(
+        "API keys: {} (ids {}); every route but GET /, /openapi.json and /playground needs one",
+        ring->keys().size(), [&] {
+          std::string ids;
+          for (const auto& k : ring->keys()) ids += (ids.empty() ? "" : ", ") + k->id();
+          return ids;
+        }());
   } else if (config.server.host != "127.0.0.1" && config.server.host != "localhost" &&
              config.server.host != "::1") {
     spdlog::warn(

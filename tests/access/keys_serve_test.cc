@@ -140,7 +140,8 @@ std::vector<std::pair<std::string, std::string>> operations(const json& doc) {
 }
 
 bool is_open(const std::string& method, const std::string& path) {
-  return method == "GET" && (path == "/" || path == "/openapi.json");
+  return method == "GET" &&
+         (path == "/" || path == "/openapi.json" || path.rfind("/playground", 0) == 0);
 }
 
 // The error text of a JSON error body, whichever API's shape it has.

@@ -42,6 +42,26 @@ const RegisterProducers kProducers({
      [](const TestServer& s) { return s.get("/playground/playground.js"); }},
 });
 
+// Runs browser.mjs SCENARIO URL ARG and parses what it reported.
+json drive(const TestServer& s, const std::string& scenario, const std::string& arg) {
+  INFO("puppeteer-core is installed by `make playground-browser` (make test runs it)");
+  REQUIRE(std::filesystem::exists(browser_dir() / "browser.mjs"));
+  const auto started = std::chrono::steady_clock::now();
+  auto p = run_process({"/usr/bin/env", "node", (browser_dir() / "browser.mjs").string(), scenario,
+                        "http://127.0.0.1:" + std::to_string(s.port()), arg},
+                       "", {}, 300);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  INFO("exit " << p.exit_code << "\nstdout: " << p.out.substr(0, 4000) << "\nstderr: "
+               << p.err.substr(0, 6000) << "\nserver log: " << s.log().substr(0, 3000));
+  REQUIRE(p.exit_code == 0);
+  auto j = json::parse(p.out, nullptr, false);
+  REQUIRE(j.is_object());
+  WARN("browser scenario " << scenario << ": " << took.count() << " ms, phases (ms since start) "
+                           << j["timing"].dump());
+  return j;
+}
+
 }  // namespace
 
 TEST_CASE("GET /playground: the page and its files, under a strict policy", "[serve][playground]") {
@@ -108,25 +128,12 @@ TEST_CASE("server.playground: false serves no page", "[serve][playground]") {
 
 TEST_CASE("the playground in headless Chromium against a real server",
           "[serve][playground][browser]") {
-  INFO("puppeteer-core is installed by `make playground-browser` (make test runs it)");
-  REQUIRE(std::filesystem::exists(browser_dir() / "browser.mjs"));
   TestServer s(kBrowserConfig);
   const std::string screenshot =
       (std::filesystem::path(binary()).parent_path() / "playground.png").string();
   std::filesystem::remove(screenshot);
-  const auto started = std::chrono::steady_clock::now();
-  auto p = run_process({"/usr/bin/env", "node", (browser_dir() / "browser.mjs").string(),
-                        "http://127.0.0.1:" + std::to_string(s.port()), screenshot},
-                       "", {}, 300);
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - started);
-  INFO("exit " << p.exit_code << "\nstdout: " << p.out.substr(0, 4000) << "\nstderr: "
-               << p.err.substr(0, 6000) << "\nserver log: " << s.log().substr(0, 3000));
-  REQUIRE(p.exit_code == 0);
-  auto j = json::parse(p.out, nullptr, false);
-  REQUIRE(j.is_object());
+  const json j = drive(s, "main", screenshot);
   INFO(j.dump(2).substr(0, 12000));
-  WARN("browser test: " << took.count() << " ms, phases (ms since start) " << j["timing"].dump());
 
   // The page as the browser got it, and nothing it did failed.
   CHECK(j["page"]["status"] == 200);
@@ -221,4 +228,31 @@ TEST_CASE("the playground in headless Chromium against a real server",
   CHECK(j["phone"]["scrollWidth"] <= j["phone"]["innerWidth"]);
   CHECK(j["phone"]["runVisible"] == true);
   CHECK(std::filesystem::file_size(screenshot) > 20000);
+}
+
+TEST_CASE("the playground with API keys: the page is open, its runs need the key",
+          "[serve][playground][browser][access]") {
+  constexpr const char* kKey = "playground-key-5d41402abc";
+  TestServer s(kBrowserConfig, {std::string("PYRUNNER_API_KEYS=") + kKey});
+  REQUIRE(s.run("print(1)").status == 401);  // the API needs the key...
+  const json j = drive(s, "keys", kKey);     // ...the page does not
+  INFO(j.dump(2).substr(0, 8000));
+  CHECK(j["page"]["status"] == 200);
+  CHECK(j["pageErrors"] == json::array());
+  CHECK(j["limits"] == "300");  // GET / is open: the limits came
+  CHECK(j["noKey"]["status"] == "failed");
+  CHECK(j["noKey"]["statusText"].get<std::string>().find("HTTP 401: ") == 0);
+  CHECK(j["noKey"]["statusText"].get<std::string>().find("(this server needs an API key)") !=
+        std::string::npos);
+  CHECK(j["focused"] == "api-key");
+  CHECK(j["wrongKey"]["statusText"].get<std::string>().find("(the API key was refused)") !=
+        std::string::npos);
+  CHECK(j["withKey"]["status"] == "success");
+  CHECK(j["withKey"]["stdout"] == "with a key\n");
+  CHECK(j["stored"]["session"] == kKey);  // session storage, and nothing in local storage
+  CHECK(j["stored"]["local"] == 0);
+  CHECK(j["restored"] == kKey);  // a reload in the same tab keeps it
+  CHECK(j["session1"]["status"] == "success");
+  CHECK(j["session2"]["values"] == json::array({"10"}));
+  CHECK(j["session2"]["count"] == "2");
 }

@@ -1,6 +1,7 @@
 // Drives GET /playground in headless Chromium (Debian's chromium package, through puppeteer-core
 // pinned by package-lock.json; no browser is downloaded):
-//   node browser.mjs http://127.0.0.1:PORT SCREENSHOT.png
+//   node browser.mjs main http://127.0.0.1:PORT SCREENSHOT.png   (the page, everything it shows)
+//   node browser.mjs keys http://127.0.0.1:PORT KEY              (a server that needs API keys)
 // Types and runs code as a user would, and prints one JSON object with what the page showed,
 // for tests/http/playground_test.cc, which makes the assertions. Every wait is on a DOM state
 // (a selector, an attribute, a loaded image), bounded by puppeteer's timeout; "timing" is
@@ -10,10 +11,11 @@ import os from "node:os";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
 
-const [base, screenshot] = process.argv.slice(2);
+const [scenario, base, arg] = process.argv.slice(2);
 const executablePath = [process.env.PYRUNNER_CHROMIUM, "/usr/lib/chromium/chromium", "/usr/bin/chromium"]
   .find((p) => p && fs.existsSync(p));
 const downloads = fs.mkdtempSync(path.join(os.tmpdir(), "pyrunner-playground-"));
+const names = new Map(); // a download's guid (its file's name in `downloads`) -> its name
 const out = { timing: {} };
 const t0 = performance.now();
 const phase = (name) => (out.timing[name] = Math.round(performance.now() - t0));
@@ -28,29 +30,51 @@ const browser = await puppeteer.launch({
          "--disable-extensions", "--disable-background-networking", "--disable-sync",
          "--disable-component-update", "--disable-default-apps"],
 });
-try {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(120000); // a loaded machine; every wait below ends on a DOM state
-  out.pageErrors = [];
-  out.consoleErrors = [];
-  page.on("pageerror", (e) => out.pageErrors.push(String(e.message || e)));
-  // The page's own errors, apart from those of the result frames (about:srcdoc), where the
-  // policy and the sandbox refuse what results' HTML tries (inline styles, scripts).
-  out.frameMessages = [];
-  page.on("console", (m) => {
-    const where = m.location()?.url ?? "";
-    if (where.startsWith("about:srcdoc")) out.frameMessages.push(m.text());
-    else if (m.type() === "error") out.consoleErrors.push(where + ": " + m.text());
-  });
-  const cdp = await browser.target().createCDPSession();
-  await cdp.send("Browser.setDownloadBehavior", { behavior: "allowAndName", downloadPath: downloads, eventsEnabled: true });
-  const names = new Map(); // a download's guid (its file's name in `downloads`) -> its name
-  cdp.on("Browser.downloadWillBegin", (e) => names.set(e.guid, e.suggestedFilename));
+// What the page shows after a run: its status, output and numbers.
+const shown = (page) => page.evaluate(() => ({
+  status: document.getElementById("status").dataset.status,
+  statusText: document.getElementById("status").textContent,
+  stdout: [...document.querySelectorAll("#output pre.stdout")].map((e) => e.textContent).join(""),
+  stderr: [...document.querySelectorAll("#output pre.stderr")].map((e) => e.textContent).join(""),
+  time: document.getElementById("stat-time").textContent,
+  memory: document.getElementById("stat-memory").textContent,
+  exit: document.getElementById("stat-exit").textContent,
+  count: document.getElementById("stat-count-row").hidden ? null : document.getElementById("stat-count").textContent,
+  statsShown: !document.getElementById("stats").hidden,
+  values: [...document.querySelectorAll("#output .result.value pre")].map((e) => e.textContent),
+  exception: document.querySelector("#output .exception-title")?.textContent ?? null,
+  traceback: document.querySelector("#output .exception .traceback")?.textContent ?? null,
+  bold: document.querySelectorAll("#output b").length,
+}));
 
-  await page.setViewport({ width: 1280, height: 900 });
+// Clicks Run (or presses Ctrl+Enter) and waits until the page counts one more run as finished.
+async function runIn(page, how = "button") {
+  const runs = Number(await page.$eval("body", (b) => b.dataset.runs)) + 1;
+  if (how === "keys") {
+    await page.focus("#code");
+    await page.keyboard.down("Control");
+    await page.keyboard.press("Enter");
+    await page.keyboard.up("Control");
+  } else {
+    await page.click("#run");
+  }
+  await page.waitForSelector(`body[data-runs='${runs}']`);
+  return shown(page);
+}
+
+// Code pasted in at once (typing it would go through the editor's auto-indentation).
+const paste = (page, code) =>
+  page.$eval("#code", (e, v) => { e.value = v; e.dispatchEvent(new Event("input")); }, code);
+
+async function open(page) {
   const response = await page.goto(base + "/playground", { waitUntil: "load" });
   out.page = { status: response.status(), headers: response.headers(), title: await page.title() };
   await page.waitForSelector("body[data-ready='true']");
+}
+
+async function main(page, screenshot, cdp) {
+  await page.setViewport({ width: 1280, height: 900 });
+  await open(page);
   phase("loaded");
   out.limits = await page.evaluate(() => {
     const input = (id) => {
@@ -61,38 +85,8 @@ try {
   });
   out.examples = await page.$$eval("#example option", (os) => os.map((o) => o.textContent));
 
-  let runs = 0;
-  // Clicks Run (or presses Ctrl+Enter) and waits until the page counts the run as finished.
-  const run = async (how = "button") => {
-    runs += 1;
-    if (how === "keys") {
-      await page.focus("#code");
-      await page.keyboard.down("Control");
-      await page.keyboard.press("Enter");
-      await page.keyboard.up("Control");
-    } else {
-      await page.click("#run");
-    }
-    await page.waitForSelector(`body[data-runs='${runs}']`);
-    return page.evaluate(() => ({
-      status: document.getElementById("status").dataset.status,
-      statusText: document.getElementById("status").textContent,
-      stdout: [...document.querySelectorAll("#output pre.stdout")].map((e) => e.textContent).join(""),
-      stderr: [...document.querySelectorAll("#output pre.stderr")].map((e) => e.textContent).join(""),
-      time: document.getElementById("stat-time").textContent,
-      memory: document.getElementById("stat-memory").textContent,
-      exit: document.getElementById("stat-exit").textContent,
-      count: document.getElementById("stat-count-row").hidden ? null : document.getElementById("stat-count").textContent,
-      statsShown: !document.getElementById("stats").hidden,
-      values: [...document.querySelectorAll("#output .result.value pre")].map((e) => e.textContent),
-      exception: document.querySelector("#output .exception-title")?.textContent ?? null,
-      traceback: document.querySelector("#output .exception .traceback")?.textContent ?? null,
-      bold: document.querySelectorAll("#output b").length,
-    }));
-  };
-  // Code pasted in at once (typing it would go through the editor's auto-indentation).
-  const setCode = (code) =>
-    page.$eval("#code", (e, v) => { e.value = v; e.dispatchEvent(new Event("input")); }, code);
+  const run = (how) => runIn(page, how);
+  const setCode = (code) => paste(page, code);
   const example = async (name) => {
     const index = out.examples.indexOf(name) - 1; // after "Choose an example…"
     await page.select("#example", String(index));
@@ -239,6 +233,54 @@ try {
   }));
   await shoot(screenshot.replace(/\.png$/, "-phone.png"), 390, 844);
   phase("screenshots");
+}
+
+// A server with API keys: the page loads without one (a browser sends none), its runs are
+// refused until the key field has the key, which lives in sessionStorage only.
+async function keys(page, key) {
+  await open(page);
+  out.limits = await page.$eval("#timeout", (e) => e.max);
+  await paste(page, "print('with a key')");
+  out.noKey = await runIn(page);
+  out.focused = await page.evaluate(() => document.activeElement.id);
+  await page.type("#api-key", "not-the-key");
+  out.wrongKey = await runIn(page);
+  await page.$eval("#api-key", (e) => { e.value = ""; });
+  await page.type("#api-key", key);
+  out.withKey = await runIn(page);
+  out.stored = await page.evaluate(() => ({
+    session: sessionStorage.getItem("pyrunner.playground.key"), local: localStorage.length }));
+  await page.reload({ waitUntil: "load" });
+  await page.waitForSelector("body[data-ready='true']");
+  out.restored = await page.$eval("#api-key", (e) => e.value);
+  await page.click("#mode-session");
+  await paste(page, "y = 5");
+  out.session1 = await runIn(page);
+  await paste(page, "y * 2");
+  out.session2 = await runIn(page);
+}
+
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(120000); // a loaded machine; every wait below ends on a DOM state
+  out.pageErrors = [];
+  out.consoleErrors = [];
+  page.on("pageerror", (e) => out.pageErrors.push(String(e.message || e)));
+  // The page's own errors, apart from those of the result frames (about:srcdoc), where the
+  // policy and the sandbox refuse what results' HTML tries (inline styles, scripts).
+  out.frameMessages = [];
+  page.on("console", (m) => {
+    const where = m.location()?.url ?? "";
+    if (where.startsWith("about:srcdoc")) out.frameMessages.push(m.text());
+    else if (m.type() === "error") out.consoleErrors.push(where + ": " + m.text());
+  });
+  const cdp = await browser.target().createCDPSession();
+  await cdp.send("Browser.setDownloadBehavior", { behavior: "allowAndName", downloadPath: downloads, eventsEnabled: true });
+  cdp.on("Browser.downloadWillBegin", (e) => names.set(e.guid, e.suggestedFilename));
+
+  if (scenario === "main") await main(page, arg, cdp);
+  else if (scenario === "keys") await keys(page, arg);
+  else throw new Error("unknown scenario " + scenario);
 } finally {
   await browser.close();
   fs.rmSync(downloads, { recursive: true, force: true });
