@@ -256,3 +256,37 @@ TEST_CASE("the playground with API keys: the page is open, its runs need the key
   CHECK(j["session2"]["values"] == json::array({"10"}));
   CHECK(j["session2"]["count"] == "2");
 }
+
+TEST_CASE("the playground streams: output is on the page while the run goes on",
+          "[serve][playground][browser][stream]") {
+  TestServer s(kBrowserConfig);
+  const json j = drive(s, "stream", "");
+  INFO(j.dump(2).substr(0, 8000));
+  CHECK(j["pageErrors"] == json::array());
+  CHECK(j["consoleErrors"] == json::array());
+  // "first line" was shown while the page still counted the run as running (browser.mjs
+  // waits for exactly that); then Stop ended it, and the server killed it.
+  CHECK(j["whileRunning"]["status"] == "running");
+  CHECK(j["whileRunning"]["stopEnabled"] == true);
+  CHECK(j["stopped"]["status"] == "stopped");
+  CHECK(j["stopped"]["stdout"] == "first line\n");
+  CHECK(j["timeout"]["status"] == "timeout");
+  CHECK(j["timeout"]["stdout"] == "partial\n");
+  CHECK(j["timeoutNote"] == "Execution timed out after 2 s");
+  // Streamed display and execute_result events, each shown once (not again from the result).
+  CHECK(j["displays"]["status"] == "success");
+  CHECK(j["displays"]["stdout"] == "plotting\n");
+  CHECK(j["displays"]["values"] == json::array({"42"}));
+  CHECK(j["figures"] == 1);
+  // A session's run streams too; stopping it ends the session (the server does), and the
+  // page starts a new one for the next run.
+  CHECK(j["session1"]["stdout"] == "session 1\n");
+  CHECK(j["session1"]["count"] == "1");
+  CHECK(j["sessionStopped"]["status"] == "stopped");
+  CHECK(j["sessionStopped"]["stdout"] == "first line\n");
+  CHECK(j["sessionInfo"] == "Stopping ended the session; the next run starts a new one.");
+  CHECK(j["session2"]["status"] == "success");
+  CHECK(j["session2"]["stdout"] == "again\n");
+  CHECK(j["session2"]["count"] == "1");
+  CHECK(s.get("/sessions").json()["sessions"].size() <= 1);
+}

@@ -191,9 +191,9 @@
       if (!line.trim()) return;
       const event = JSON.parse(line);
       if (event.type === 'stdout' || event.type === 'stderr') view.text(event.type, event.text);
-      else if (event.type === 'display') view.bundle(event, true);
+      else if (event.type === 'display' || event.type === 'execute_result') view.bundle(event, true);
       else if (event.type === 'result') result = event.result;
-      else if (event.type === 'error') throw new HttpError(500, event.detail || 'stream error');
+      else if (event.type === 'error') throw new Error('the run ended without a result: ' + (event.detail || event.status));
     };
     for (;;) {
       const {value, done} = await reader.read();
@@ -248,6 +248,10 @@
       const result = type.startsWith(NDJSON) ? await readStream(res, view) : await res.json();
       view.finish(result, state.sessionId);
       showResult(result);
+      if (result.session_ended) {
+        state.sessionId = null;
+        showSession('The session ended (' + result.session_ended + '); the next run starts a new one.');
+      }
     } catch (e) {
       view.close();
       showFailure(e);
@@ -261,6 +265,10 @@
   function showFailure(e) {
     if (e.name === 'AbortError') {
       setStatus('stopped', 'Stopped');
+      // The server ends a session whose run's client went away.
+      if (mode() === 'session' && state.sessionId) {
+        endSession('Stopping ended the session; the next run starts a new one.');
+      }
       return;
     }
     if (!(e instanceof HttpError)) {

@@ -2,6 +2,7 @@
 // pinned by package-lock.json; no browser is downloaded):
 //   node browser.mjs main http://127.0.0.1:PORT SCREENSHOT.png   (the page, everything it shows)
 //   node browser.mjs keys http://127.0.0.1:PORT KEY              (a server that needs API keys)
+//   node browser.mjs stream http://127.0.0.1:PORT                (output while a run goes on)
 // Types and runs code as a user would, and prints one JSON object with what the page showed,
 // for tests/http/playground_test.cc, which makes the assertions. Every wait is on a DOM state
 // (a selector, an attribute, a loaded image), bounded by puppeteer's timeout; "timing" is
@@ -260,6 +261,61 @@ async function keys(page, key) {
   out.session2 = await runIn(page);
 }
 
+// A server that streams (Accept: application/x-ndjson): what a run prints is on the page while
+// the run goes on, in one-off runs and in sessions; Stop ends the run (and so its session).
+async function stream(page) {
+  await open(page);
+  // Shown while running: the run sleeps for a minute after its print, so only a streamed
+  // answer can put the line on the page before the run ends (the wait never depends on it).
+  const whileRunning = (text) => page.waitForFunction(
+    (t) => document.body.dataset.run === "running" &&
+      [...document.querySelectorAll("#output pre.stdout")].some((e) => e.textContent.includes(t)),
+    {}, text);
+  const long = "import time\nprint('first line', flush=True)\ntime.sleep(60)\nprint('never')\n";
+  await paste(page, long);
+  const runs = Number(await page.$eval("body", (b) => b.dataset.runs));
+  await page.click("#run");
+  await whileRunning("first line");
+  out.whileRunning = await page.evaluate(() => ({
+    status: document.getElementById("status").dataset.status,
+    stopEnabled: !document.getElementById("stop").disabled,
+  }));
+  await page.click("#stop");
+  await page.waitForSelector(`body[data-runs='${runs + 1}']`);
+  out.stopped = await shown(page);
+
+  // A timeout, streamed: the line before it, then the result.
+  await paste(page, "import time\nprint('partial', flush=True)\ntime.sleep(35)\n");
+  await page.$eval("#timeout", (e) => { e.value = "2"; });
+  out.timeout = await runIn(page);
+  out.timeoutNote = await page.$eval("#output .note.error-note", (e) => e.textContent);
+  await page.$eval("#timeout", (e) => { e.value = "30"; });
+
+  // Displays as events: a figure and a value, each once.
+  await paste(page, "import matplotlib.pyplot as plt\nprint('plotting')\nplt.plot([1, 3, 2])\nplt.show()\n6 * 7\n");
+  out.displays = await runIn(page);
+  await page.waitForFunction(() => {
+    const img = document.querySelector("#output img.figure");
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  out.figures = await page.$$eval("#output img.figure", (imgs) => imgs.length);
+
+  // A session: streamed too; stopping its run ends it, the next run starts another.
+  await page.click("#mode-session");
+  await paste(page, "z = 1\nprint('session', z)");
+  out.session1 = await runIn(page);
+  await paste(page, long);
+  const before = Number(await page.$eval("body", (b) => b.dataset.runs));
+  await page.click("#run");
+  await whileRunning("first line");
+  await page.click("#stop");
+  await page.waitForSelector(`body[data-runs='${before + 1}']`);
+  out.sessionStopped = await shown(page);
+  out.sessionInfo = await page.$eval("#session-info", (e) => e.textContent);
+  await paste(page, "print('again')");
+  out.session2 = await runIn(page);
+}
+
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(120000); // a loaded machine; every wait below ends on a DOM state
@@ -280,6 +336,7 @@ try {
 
   if (scenario === "main") await main(page, arg, cdp);
   else if (scenario === "keys") await keys(page, arg);
+  else if (scenario === "stream") await stream(page);
   else throw new Error("unknown scenario " + scenario);
 } finally {
   await browser.close();
