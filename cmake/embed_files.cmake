@@ -2,6 +2,7 @@
 # (cmake -P): they are written and reviewed as HTML, JavaScript and CSS, and served from the
 # binary, which needs no files beside it.
 #   -DOUTPUT=<header> -DSOURCES=<a.html|b.js> -DARRAY=<kName> -DFROM=<what the comment names>
+include(${CMAKE_CURRENT_LIST_DIR}/embed_bytes.cmake)
 string(REPLACE "|" ";" SOURCES "${SOURCES}")
 list(LENGTH SOURCES count)
 math(EXPR last "${count} - 1")
@@ -10,11 +11,7 @@ set(table "")
 foreach(i RANGE ${last})
   list(GET SOURCES ${i} path)
   get_filename_component(name "${path}" NAME)
-  file(READ "${path}" hex HEX)
-  string(LENGTH "${hex}" hex_length)
-  math(EXPR size "${hex_length} / 2")
-  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" bytes "${bytes}")
+  embed_bytes("${path}" bytes size)
   string(APPEND body "inline constexpr unsigned char ${ARRAY}${i}[] = {\n${bytes}0};\n")
   string(APPEND table "    {\"${name}\", ${ARRAY}${i}, ${size}},\n")
 endforeach()

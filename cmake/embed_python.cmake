@@ -1,6 +1,7 @@
 # Turns the runner's .py files into a header of byte arrays (cmake -P): the Python that runs
 # inside the sandbox is written and tested as Python, and compiled into the binary.
 #   -DOUTPUT=<header> -DSOURCES=<a.py|b.py> -DMODULES=<_pyrunner.a|_pyrunner.b>
+include(${CMAKE_CURRENT_LIST_DIR}/embed_bytes.cmake)
 string(REPLACE "|" ";" SOURCES "${SOURCES}")
 string(REPLACE "|" ";" MODULES "${MODULES}")
 list(LENGTH SOURCES count)
@@ -11,11 +12,7 @@ foreach(i RANGE ${last})
   list(GET SOURCES ${i} path)
   list(GET MODULES ${i} module)
   get_filename_component(name "${path}" NAME)
-  file(READ "${path}" hex HEX)
-  string(LENGTH "${hex}" hex_length)
-  math(EXPR size "${hex_length} / 2")
-  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" bytes "${bytes}")
+  embed_bytes("${path}" bytes size)
   string(APPEND body "inline constexpr char kSource${i}[] = {\n${bytes}0};\n")
   string(APPEND table "    {\"${module}\", \"<pyrunner>/${name}\", kSource${i}, ${size}},\n")
 endforeach()
