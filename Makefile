@@ -35,10 +35,7 @@ test: build format-check compat-clients mcp-client playground-browser
 MCP_CLIENT = $(BUILD_DIR)/mcp-client
 mcp-client: $(MCP_CLIENT)/node_modules/.package-lock.json $(MCP_CLIENT)/client.mjs
 $(MCP_CLIENT)/node_modules/.package-lock.json: tests/mcp/package.json tests/mcp/package-lock.json
-	$(ensure_npm)
-	mkdir -p $(MCP_CLIENT)
-	cp tests/mcp/package.json tests/mcp/package-lock.json $(MCP_CLIENT)/
-	cd $(MCP_CLIENT) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
+	$(call npm_ci,tests/mcp,$(MCP_CLIENT))
 $(MCP_CLIENT)/client.mjs: tests/mcp/client.mjs
 	mkdir -p $(MCP_CLIENT)
 	cp $< $@
@@ -50,10 +47,7 @@ PLAYGROUND_BROWSER = $(BUILD_DIR)/playground-browser
 playground-browser: $(PLAYGROUND_BROWSER)/node_modules/.package-lock.json $(PLAYGROUND_BROWSER)/browser.mjs
 $(PLAYGROUND_BROWSER)/node_modules/.package-lock.json: tests/http/playground/package.json \
 		tests/http/playground/package-lock.json
-	$(ensure_npm)
-	mkdir -p $(PLAYGROUND_BROWSER)
-	cp tests/http/playground/package.json tests/http/playground/package-lock.json $(PLAYGROUND_BROWSER)/
-	cd $(PLAYGROUND_BROWSER) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
+	$(call npm_ci,tests/http/playground,$(PLAYGROUND_BROWSER))
 $(PLAYGROUND_BROWSER)/browser.mjs: tests/http/playground/browser.mjs
 	mkdir -p $(PLAYGROUND_BROWSER)
 	cp $< $@
@@ -80,6 +74,15 @@ ensure_npm = @if ! command -v npm >/dev/null; then \
 	    $$(grep -hv '^\s*\#' tests/compat/host-packages.txt); \
 	fi
 
+# npm ci of the package.json and lockfile in $(1) into the build directory $(2), with the
+# shared cache: the recipe of compat-clients, mcp-client and playground-browser.
+define npm_ci
+$(ensure_npm)
+mkdir -p $(2)
+cp $(1)/package.json $(1)/package-lock.json $(2)/
+cd $(2) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
+endef
+
 # The real client packages the drop-in API tests drive (tests/compat/package.json and its
 # lockfile: piston-client), installed under the build directory with Node's npm (Debian's
 # nodejs and npm, tests/compat/host-packages.txt, when the host has none); npm's cache
@@ -88,10 +91,7 @@ NPM_CACHE ?= $(HOME)/.cache/pyrunner/npm
 COMPAT_CLIENTS = $(BUILD_DIR)/compat-clients
 compat-clients: $(COMPAT_CLIENTS)/node_modules/.package-lock.json $(COMPAT_CLIENTS)/piston_client.mjs
 $(COMPAT_CLIENTS)/node_modules/.package-lock.json: tests/compat/package.json tests/compat/package-lock.json
-	$(ensure_npm)
-	mkdir -p $(COMPAT_CLIENTS)
-	cp tests/compat/package.json tests/compat/package-lock.json $(COMPAT_CLIENTS)/
-	cd $(COMPAT_CLIENTS) && npm ci --no-audit --no-fund --prefer-offline --cache $(NPM_CACHE)
+	$(call npm_ci,tests/compat,$(COMPAT_CLIENTS))
 $(COMPAT_CLIENTS)/piston_client.mjs: tests/compat/piston_client.mjs
 	mkdir -p $(COMPAT_CLIENTS)
 	cp $< $@
