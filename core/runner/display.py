@@ -242,15 +242,18 @@ def current():
 
 
 def install(state):
-    """Makes `state` receive display(), figures and IPython's display from now on."""
+    """Makes `state` receive display(), figures and IPython's display from now on. The modules
+    are patched once per process (a zygote's children inherit it): again in every run, the
+    patching would cost each run its copy-on-write faults, and in a session it would undo the
+    program's own rcParams."""
     global _current
     _current = state
     builtins.display = _display
-    _PostImport.install()
-    for name in list(_PostImport.hooks):
-        module = sys.modules.get(name)
-        if module is not None:
-            _PostImport.hooks[name](module)
+    if _PostImport.install():
+        for name in list(_PostImport.hooks):
+            module = sys.modules.get(name)
+            if module is not None:
+                _PostImport.hooks[name](module)
 
 
 def _display(*objs, **kwargs):
@@ -266,11 +269,13 @@ def emit_open_figures(close=True, skip=None):
     """Every pyplot figure still open, in creation order (then closed), as Jupyter inline does;
     but `skip`, a figure that is about to be displayed as the execute_result."""
     pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is None or _current is None:
+    helpers = sys.modules.get("matplotlib._pylab_helpers")  # imported by pyplot
+    if pyplot is None or helpers is None or _current is None:
         return
     try:
-        from matplotlib._pylab_helpers import Gcf
-        managers = sorted(Gcf.get_all_fig_managers(), key=lambda m: m.num)
+        if not helpers.Gcf.figs:
+            return  # the common case, and the cheapest
+        managers = sorted(helpers.Gcf.get_all_fig_managers(), key=lambda m: m.num)
     except Exception:
         return
     for manager in managers:
@@ -319,9 +324,12 @@ class _PostImport:
 
     @classmethod
     def install(cls):
-        if not cls._installed:
-            sys.meta_path.insert(0, cls())
-            cls._installed = True
+        """True the first time: the modules already imported are to be patched now."""
+        if cls._installed:
+            return False
+        sys.meta_path.insert(0, cls())
+        cls._installed = True
+        return True
 
     def find_spec(self, name, path=None, target=None):
         hook = self.hooks.get(name)

@@ -140,6 +140,7 @@ def _exception_info(exc, source, filename):
 
 
 _config = None
+_workdir_at_start = None  # prepare()'s listing of the working directory, for main()
 _zygote = False  # set once the process has preloaded and is about to fork runs
 
 # Hooks a module registers to run in every forked child, which the zygote need not run:
@@ -211,9 +212,16 @@ def prepare(config):
     else:
         _configure(config)
     _reseed()
-    warm = compile("import sys", FILENAME, "exec", 0x400, dont_inherit=True)  # PyCF_ONLY_AST
-    policy.check_policy(warm, _config["allowed_modules"], _config["denied_builtins"])
-    compile(warm, FILENAME, "exec", dont_inherit=True)
+    # The request path's own steps once, on a program that does nothing, so that the pages
+    # they touch are copied here: compiling (a last expression is compiled apart), the policy
+    # check, the working directory's listing (kept: until the request's files are written, it
+    # is what the directory holds when the code starts).
+    global _workdir_at_start
+    _compile("0\n0", FILENAME)  # no name, no import: no policy can refuse it
+    try:
+        _workdir_at_start = files.snapshot()
+    except OSError:
+        _workdir_at_start = None
 
 
 def _ends_with_semicolon(source, node):
@@ -270,20 +278,22 @@ def _new_main_module(filename):
     return module
 
 
-def _execute(code, request, data, module, shown, replace_files):
+def _execute(code, request, data, module, shown, replace_files, before=None):
     """Writes the request's files, then compiles and runs `code` in `module` (its globals),
     displaying the value of its last expression. Returns (outcome, snapshot of the working
-    directory before the code ran)."""
+    directory before the code ran). `before`: that snapshot, if known while no file is given."""
     outcome = _Outcome()
     filename = module.__file__
     source = None
-    before = {}
     try:
         try:
             if request.get("files"):
                 files.write_inputs(request["files"], data, replace=replace_files)
-            before = files.snapshot()
+                before = None
+            if before is None:
+                before = files.snapshot()
         except OSError as exc:
+            before = {} if before is None else before
             outcome.error = "files: cannot write the request's files: %s" % exc
             sys.stderr.write(outcome.error + "\n")
             raise _Rejected(outcome.error)
@@ -375,7 +385,8 @@ def main(code, meta, data, record_fd):
     shown = display.Display(limits["max_results_bytes"])
     display.install(shown)
     module = _new_main_module(request.get("filename") or FILENAME)
-    outcome, before = _execute(code, request, data, module, shown, replace_files=False)
+    outcome, before = _execute(code, request, data, module, shown, replace_files=False,
+                               before=_workdir_at_start)
     try:
         threading = sys.modules.get("threading")
         if threading is not None and threading.active_count() > 1:

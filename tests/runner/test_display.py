@@ -142,6 +142,18 @@ class DisplayTest(unittest.TestCase):
             display.install(None)
             plt.close("all")
 
+    def test_install_patches_once_and_keeps_the_programs_settings(self):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        display.install(Recorder())
+        self.addCleanup(display.install, None)
+        self.assertIs(plt.show, display._show)
+        matplotlib.rcParams["figure.dpi"] = 150  # a session's program, in one run
+        self.addCleanup(matplotlib.rcParams.__setitem__, "figure.dpi", 100)
+        display.install(Recorder())  # the session's next run
+        self.assertEqual(matplotlib.rcParams["figure.dpi"], 150)
+
     def test_the_configured_resolution_is_matplotlibs_default(self):
         import matplotlib
         display.configure_figures(("png",), 72)
