@@ -2,12 +2,6 @@
 // by server.read_timeout; HTTP/1.1 framing (100-continue, chunked bodies, pipelining) still
 // works now that the reception, not cpp-httplib, reads requests off the socket.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
@@ -15,6 +9,7 @@
 #include <thread>
 
 #include "support/harness.h"
+#include "support/raw_connection.h"
 
 namespace {
 
@@ -23,65 +18,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 std::string light(const std::string& yaml) { return yaml + "python:\n  preload: []\n"; }
-
-// A raw TCP client, for what a client library would not send.
-class Raw {
- public:
-  explicit Raw(int port) : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Raw() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  bool send_all(const std::string& data) {
-    size_t sent = 0;
-    while (sent < data.size()) {
-      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  // Whether the server has closed its side or answered (without waiting).
-  bool answered_or_closed() const {
-    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
-    return poll(&p, 1, 0) == 1;
-  }
-  // Reads until `done(bytes)` holds, the server closes, or 60 s pass (a broken server must not
-  // hang the suite).
-  std::string read_until(const std::function<bool(const std::string&)>& done) {
-    std::string out;
-    const auto end = std::chrono::steady_clock::now() + 60s;
-    while (!done(out) && std::chrono::steady_clock::now() < end) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 1000) != 1) continue;
-      char buf[4096];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
-  std::string read_to_close() {
-    return read_until([](const std::string&) { return false; });
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-};
-
-int status_of(const std::string& answer) {
-  return answer.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(answer.c_str() + 9) : 0;
-}
-
-std::string body_of(const std::string& answer) {
-  auto pos = answer.find("\r\n\r\n");
-  return pos == std::string::npos ? "" : answer.substr(pos + 4);
-}
 
 // Whether `answer` holds `n` complete responses with Content-Length bodies.
 size_t complete_answers(const std::string& answer) {
@@ -110,9 +46,9 @@ TEST_CASE("200 slow and idle sockets neither hold threads nor delay a print(1)",
   // there, unanswered, when print(1) is served.
   TestServer s(light("server:\n  threads: 8\n  read_timeout: 600\n"));
   const std::string body = json{{"code", "print(1)"}}.dump();
-  std::vector<std::unique_ptr<Raw>> slow;
+  std::vector<std::unique_ptr<RawConnection>> slow;
   for (int i = 0; i < 200; ++i) {
-    auto c = std::make_unique<Raw>(s.port());
+    auto c = std::make_unique<RawConnection>(s.port());
     REQUIRE(c->connected());
     switch (i % 4) {
       case 0:  // one header line, then nothing (slowloris)
@@ -154,7 +90,7 @@ TEST_CASE("server.read_timeout cuts off a trickled head and an unfinished body w
           "[reception]") {
   TestServer s(light("server:\n  read_timeout: 2\n"));
   SECTION("headers a byte at a time: each read is quick, the request is not") {
-    Raw c(s.port());
+    RawConnection c(s.port());
     REQUIRE(c.connected());
     const std::string head = "POST /run HTTP/1.1\r\nX-Padding: " + std::string(200, 'a');
     // 200 bytes at 50 ms each would take 10 s: the server must not wait for them.
@@ -166,20 +102,20 @@ TEST_CASE("server.read_timeout cuts off a trickled head and an unfinished body w
     CHECK(sent < head.size());
     const std::string answer = c.read_to_close();
     INFO(answer);
-    CHECK(status_of(answer) == 408);
-    CHECK(json::parse(body_of(answer))["detail"] ==
+    CHECK(status_of_raw(answer) == 408);
+    CHECK(json::parse(body_of_raw(answer))["detail"] ==
           "request: not received within server.read_timeout (2 s)");
     // No request line was whole: counted as "other".
     CHECK(metric(s.get("/metrics").body,
                  "pyrunner_http_requests_total{route=\"other\",code=\"408\"}") == 1.0);
   }
   SECTION("a body that never finishes") {
-    Raw c(s.port());
+    RawConnection c(s.port());
     REQUIRE(c.connected());
     REQUIRE(c.send_all(post_head(1000) + "{\"code\": \"pri"));
     const std::string answer = c.read_to_close();
     INFO(answer);
-    CHECK(status_of(answer) == 408);
+    CHECK(status_of_raw(answer) == 408);
     // Counted with the route's other answers.
     CHECK(metric(s.get("/metrics").body,
                  "pyrunner_http_requests_total{route=\"/run\",code=\"408\"}") == 1.0);
@@ -192,7 +128,7 @@ TEST_CASE("Expect: 100-continue, chunked bodies and pipelined requests", "[recep
   TestServer s(light(""));
   const std::string body = json{{"code", "print('hi')"}}.dump();
   SECTION("100 Continue once, then the answer") {
-    Raw c(s.port());
+    RawConnection c(s.port());
     REQUIRE(c.send_all(post_head(body.size(), "Expect: 100-continue\r\n")));
     const std::string go = c.read_until(
         [](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; });
@@ -201,18 +137,18 @@ TEST_CASE("Expect: 100-continue, chunked bodies and pipelined requests", "[recep
     const std::string answer =
         c.read_until([](const std::string& got) { return complete_answers(got) == 1; });
     INFO(answer);
-    CHECK(status_of(answer) == 200);
-    CHECK(json::parse(body_of(answer))["stdout"] == "hi\n");
+    CHECK(status_of_raw(answer) == 200);
+    CHECK(json::parse(body_of_raw(answer))["stdout"] == "hi\n");
   }
   SECTION("a body over max_body_bytes with Expect is refused before it is sent") {
-    Raw c(s.port());
+    RawConnection c(s.port());
     REQUIRE(c.send_all(post_head(20 << 20, "Expect: 100-continue\r\n")));
     const std::string answer = c.read_to_close();
     INFO(answer);
-    CHECK(status_of(answer) == 413);
+    CHECK(status_of_raw(answer) == 413);
   }
   SECTION("a chunked body") {
-    Raw c(s.port());
+    RawConnection c(s.port());
     std::ostringstream chunked;
     chunked << std::hex << 5 << "\r\n"
             << body.substr(0, 5) << "\r\n"
@@ -225,11 +161,11 @@ TEST_CASE("Expect: 100-continue, chunked bodies and pipelined requests", "[recep
     const std::string answer =
         c.read_until([](const std::string& got) { return complete_answers(got) == 1; });
     INFO(answer);
-    CHECK(status_of(answer) == 200);
-    CHECK(json::parse(body_of(answer))["stdout"] == "hi\n");
+    CHECK(status_of_raw(answer) == 200);
+    CHECK(json::parse(body_of_raw(answer))["stdout"] == "hi\n");
   }
   SECTION("two requests in one send: two answers, in order") {
-    Raw c(s.port());
+    RawConnection c(s.port());
     const std::string second = json{{"code", "print('second')"}}.dump();
     REQUIRE(c.send_all(post_head(body.size()) + body + post_head(second.size()) + second));
     const std::string answer =
@@ -243,12 +179,12 @@ TEST_CASE("Expect: 100-continue, chunked bodies and pipelined requests", "[recep
     CHECK(first_end < second_at);
   }
   SECTION("ambiguous framing is refused, and the server goes on") {
-    Raw c(s.port());
+    RawConnection c(s.port());
     REQUIRE(c.send_all(
         "POST /run HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
     const std::string answer = c.read_to_close();
-    CHECK(status_of(answer) == 400);
-    CHECK(json::parse(body_of(answer))["detail"] ==
+    CHECK(status_of_raw(answer) == 400);
+    CHECK(json::parse(body_of_raw(answer))["detail"] ==
           "request: Content-Length and Transfer-Encoding together are not accepted");
     CHECK(s.run("print(3)").status == 200);
   }

@@ -2,11 +2,8 @@
 // every 4xx, overload, disconnects, SIGTERM and hostile code with the static policy off.
 // Runs inside a throwaway PID namespace (make test), so /proc shows only our own tree.
 
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,6 +23,7 @@
 #include "support/openapi_producers.h"
 #include "support/pool_probe.h"
 #include "support/processes.h"
+#include "support/raw_connection.h"
 #include "support/sandbox_view.h"
 
 namespace {
@@ -95,58 +93,6 @@ int runs_field(const TestServer& s, const char* field) {
   auto h = health(s);
   if (!h.is_object() || !h.contains("runs")) return -1;
   return h["runs"].value(field, -1);
-}
-
-// A raw TCP connection to the server: for requests a client library would not send.
-class RawConnection {
- public:
-  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    timeval tv{30, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~RawConnection() { close(); }
-  bool connected() const { return connected_; }
-  bool send_all(const std::string& data) {
-    size_t sent = 0;
-    while (sent < data.size()) {
-      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  // Everything until the server closes (send "Connection: close") or the 30 s timeout.
-  std::string read_all() {
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::recv(fd_, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-    return out;
-  }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-};
-
-int status_of_raw(const std::string& response) {
-  // "HTTP/1.1 404 Not Found\r\n..."
-  if (response.rfind("HTTP/1.", 0) != 0 || response.size() < 12) return 0;
-  return std::atoi(response.c_str() + 9);
-}
-
-std::string body_of_raw(const std::string& response) {
-  auto pos = response.find("\r\n\r\n");
-  return pos == std::string::npos ? "" : response.substr(pos + 4);
 }
 
 void check_detail_names(const HttpResponse& r, int status, const std::string& field) {
@@ -955,7 +901,7 @@ TEST_CASE("unknown routes are 404 with a JSON detail", "[serve]") {
     RawConnection conn(s.port());
     REQUIRE(conn.connected());
     REQUIRE(conn.send_all("GET /%FF%FE HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
-    const std::string answer = conn.read_all();
+    const std::string answer = conn.read_to_close();
     INFO(answer);
     CHECK(status_of_raw(answer) == 404);
     auto j = json::parse(body_of_raw(answer), nullptr, false);

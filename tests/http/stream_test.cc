@@ -5,11 +5,7 @@
 // truncation, refusals that stay plain JSON, and clients that hang up or stop reading. With
 // httplib, curl -N, and Python clients reading line by line (examples/client.py).
 
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -21,6 +17,7 @@
 
 #include "support/harness.h"
 #include "support/pool_probe.h"
+#include "support/raw_connection.h"
 
 namespace {
 
@@ -221,54 +218,6 @@ bool go(const TestServer& s, const std::string& marker, const std::string& name)
   }
   return false;
 }
-
-// A raw TCP connection: for clients that hang up or stop reading.
-class RawConnection {
- public:
-  explicit RawConnection(int port, int receive_buffer = 0)
-      : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    if (receive_buffer > 0)
-      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    timeval tv{30, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~RawConnection() { close(); }
-  bool connected() const { return connected_; }
-  bool post(const std::string& path, const json& body, const std::string& accept) {
-    const std::string text = body.dump();
-    const std::string request = "POST " + path +
-                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                                "application/json\r\nAccept: " +
-                                accept + "\r\nContent-Length: " + std::to_string(text.size()) +
-                                "\r\n\r\n" + text;
-    return ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(request.size());
-  }
-  // Reads until `what` has arrived (or the 30 s receive timeout).
-  bool read_until(const std::string& what) {
-    char buf[4096];
-    while (received_.find(what) == std::string::npos) {
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      received_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-  std::string received_;
-};
 
 std::optional<double> metric(const TestServer& s, const std::string& name) {
   return pyrunner::testing::metric(s.get("/metrics").body, name);
@@ -475,7 +424,8 @@ TEST_CASE("a client that hangs up mid-stream has its run killed", "[stream]") {
   TestServer s("policy:\n  enabled: false\npython:\n  preload: []\n");
   RawConnection conn(s.port());
   REQUIRE(conn.connected());
-  REQUIRE(conn.post("/run", {{"code", "while True:\n    print(1)"}, {"timeout", 120}}, kNdjson));
+  REQUIRE(conn.post("/run", json{{"code", "while True:\n    print(1)"}, {"timeout", 120}}.dump(),
+                    kNdjson));
   REQUIRE(conn.read_until("{\"type\":\"stdout\""));
   CHECK(running(s) == 1);
   CHECK(metric(s, "pyrunner_streams_active") == 1.0);
@@ -496,7 +446,8 @@ TEST_CASE("a client that stops reading has its run killed when the write times o
       "268435456\n");
   RawConnection conn(s.port(), 4096);
   REQUIRE(conn.connected());
-  REQUIRE(conn.post("/run", {{"code", "while True:\n    print('x' * 999)"}, {"timeout", 300}},
+  REQUIRE(conn.post("/run",
+                    json{{"code", "while True:\n    print('x' * 999)"}, {"timeout", 300}}.dump(),
                     kNdjson));
   REQUIRE(conn.read_until("{\"type\":\"stdout\""));
   REQUIRE(eventually([&] { return running(s) == 1; }, 10s));
