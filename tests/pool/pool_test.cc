@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -99,6 +100,20 @@ void wait_full(const TestServer& s) {
         auto pool = pool_state(s);
         return pool.is_object() && pool.value("zygote_pid", -1) > 0 &&
                pool.value("ready", 0) == pool.value("size", -1);
+      },
+      std::chrono::seconds(30)));
+}
+
+// Waits until the zygote is blocked in recvmsg(), waiting for its next SPAWN: it has then
+// closed every fd of the spawns before. A full pool is not enough: the zygote holds a spawn's
+// fds until its answer is sent, and, at SCHED_IDLE, the server that answer wakes preempts it.
+void wait_zygote_waiting(pid_t zygote) {
+  REQUIRE(eventually(
+      [&] {
+        std::ifstream f("/proc/" + std::to_string(zygote) + "/syscall");
+        std::string number;
+        f >> number;
+        return number == std::to_string(SYS_recvmsg);
       },
       std::chrono::seconds(30)));
 }
@@ -415,6 +430,7 @@ TEST_CASE("the zygote stays flat over 200 hostile runs", "[serve][pool]") {
   wait_full(s);
   const pid_t zygote = zygote_pid(s);
   REQUIRE(zygote > 0);
+  wait_zygote_waiting(zygote);
   const auto before = shape_of(zygote);
   REQUIRE(before.rss_kb > 0);
   REQUIRE(before.fds > 0);
@@ -456,6 +472,7 @@ TEST_CASE("the zygote stays flat over 200 hostile runs", "[serve][pool]") {
 
   REQUIRE(zygote_pid(s) == zygote);  // the same zygote all along: no restart hid a leak
   wait_full(s);
+  wait_zygote_waiting(zygote);
   const auto after = shape_of(zygote);
   INFO("VmRSS " << before.rss_kb << " -> " << after.rss_kb << " kB, threads " << before.threads
                 << " -> " << after.threads << ", fds " << before.fds << " -> " << after.fds);
