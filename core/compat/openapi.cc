@@ -1,28 +1,15 @@
 #include "core/compat/openapi.h"
 
 #include "core/compat/judge0.h"
+#include "core/http/openapi_parts.h"
 
 namespace pyrunner::compat {
 namespace {
 
 using nlohmann::ordered_json;
-
-ordered_json ref(const char* schema) {
-  return {{"$ref", std::string("#/components/schemas/") + schema}};
-}
-
-ordered_json answer(const char* description, const ordered_json& schema) {
-  return {{"description", description}, {"content", {{"application/json", {{"schema", schema}}}}}};
-}
-
-// An answer that may be tried again later: Retry-After says when.
-ordered_json retry_answer(const char* description, const ordered_json& schema) {
-  auto a = answer(description, schema);
-  a["headers"] = {
-      {"Retry-After",
-       {{"schema", {{"type", "integer"}}}, {"description", "Seconds to wait before retrying"}}}};
-  return a;
-}
+using openapi::answer;
+using openapi::ref;
+using openapi::retry_answer;
 
 ordered_json body(const char* description, const ordered_json& schema) {
   return {{"required", true},

@@ -2,31 +2,16 @@
 
 #include "core/grading/batch.h"
 #include "core/grading/grade.h"
+#include "core/http/openapi_parts.h"
 
 namespace pyrunner::grading {
 namespace {
 
 using nlohmann::ordered_json;
-
-ordered_json ref(const char* schema) {
-  return {{"$ref", std::string("#/components/schemas/") + schema}};
-}
-
-ordered_json json_content(const ordered_json& schema) {
-  return {{"application/json", {{"schema", schema}}}};
-}
-
-ordered_json error_response(const char* description) {
-  return {{"description", description}, {"content", json_content(ref("Error"))}};
-}
-
-ordered_json overload_response(const char* description) {
-  auto r = error_response(description);
-  r["headers"] = {
-      {"Retry-After",
-       {{"schema", {{"type", "integer"}}}, {"description", "Seconds to wait before retrying"}}}};
-  return r;
-}
+using openapi::error_answer;
+using openapi::json_content;
+using openapi::overload_answer;
+using openapi::ref;
 
 ordered_json compare_schema() {
   return {{"type", "string"},
@@ -113,9 +98,9 @@ void add_openapi(ordered_json& doc, const Config& config) {
                         const char* ok, const char* unprocessable) {
     ordered_json responses = {
         {"200", {{"description", ok}, {"content", json_content(ref(result))}}},
-        {"400", error_response("The body is not JSON")},
-        {"413", error_response("The body is larger than server.max_body_bytes")},
-        {"422", error_response(unprocessable)}};
+        {"400", error_answer("The body is not JSON")},
+        {"413", error_answer("The body is larger than server.max_body_bytes")},
+        {"422", error_answer(unprocessable)}};
     return ordered_json{
         {"summary", summary},
         {"requestBody", {{"required", true}, {"content", json_content(ref(request))}}},
@@ -127,9 +112,9 @@ void add_openapi(ordered_json& doc, const Config& config) {
            "A field is missing, of the wrong type or out of range (the detail names it, e.g. "
            "tests[2].expected_output)");
   auto& grade_responses = doc["paths"]["/grade"]["post"]["responses"];
-  grade_responses["429"] = overload_response("A test found every run slot busy and the queue full");
+  grade_responses["429"] = overload_answer("A test found every run slot busy and the queue full");
   grade_responses["503"] =
-      overload_response("A test queued too long, shutting down, or the sandbox is unavailable");
+      overload_answer("A test queued too long, shutting down, or the sandbox is unavailable");
   doc["paths"]["/batch"]["post"] =
       post("Run many independent requests", "BatchRequest", "BatchResult",
            "One entry per item: its result, or its own {\"detail\"}",

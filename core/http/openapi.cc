@@ -4,6 +4,7 @@
 
 #include "core/compat/openapi.h"
 #include "core/grading/openapi.h"
+#include "core/http/openapi_parts.h"
 #include "core/mcp/openapi.h"
 #include "core/model/result.h"
 #include "core/sessions/openapi.h"
@@ -13,22 +14,10 @@
 namespace pyrunner {
 
 using nlohmann::ordered_json;
+using openapi::error_answer;
+using openapi::overload_answer;
 
 namespace {
-
-ordered_json error_response(const char* description) {
-  return {
-      {"description", description},
-      {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
-}
-
-ordered_json overload_response(const char* description) {
-  auto r = error_response(description);
-  r["headers"] = {
-      {"Retry-After",
-       {{"schema", {{"type", "integer"}}}, {"description", "Seconds to wait before retrying"}}}};
-  return r;
-}
 
 // The answers of a server with API keys: every operation but the open ones (GET /, GET
 // /openapi.json, the playground's page and files) says how to authenticate and answers 401
@@ -153,12 +142,12 @@ std::string openapi_document(const Config& config, bool api_keys) {
          {{"description", "The run happened; its outcome is in status"},
           {"content",
            {{"application/json", {{"schema", {{"$ref", "#/components/schemas/RunResult"}}}}}}}}},
-        {"400", error_response("The body is not JSON")},
-        {"413", error_response("The body is larger than server.max_body_bytes")},
-        {"422", error_response("A field is missing, of the wrong type or out of range")},
-        {"429", overload_response("Every run slot is busy and the queue is full")},
+        {"400", error_answer("The body is not JSON")},
+        {"413", error_answer("The body is larger than server.max_body_bytes")},
+        {"422", error_answer("A field is missing, of the wrong type or out of range")},
+        {"429", overload_answer("Every run slot is busy and the queue is full")},
         {"503",
-         overload_response("Queued too long, shutting down, or the sandbox is unavailable")}}}};
+         overload_answer("Queued too long, shutting down, or the sandbox is unavailable")}}}};
   doc["paths"]["/"]["get"] = {
       {"summary", "Health and capabilities"},
       {"responses",

@@ -1,27 +1,15 @@
 #include "core/sessions/openapi.h"
 
+#include "core/http/openapi_parts.h"
+
 namespace pyrunner::sessions {
 namespace {
 
 using nlohmann::ordered_json;
-
-ordered_json ref(const char* schema) {
-  return {{"$ref", std::string("#/components/schemas/") + schema}};
-}
-
-ordered_json answer(const char* description, const ordered_json& schema) {
-  return {{"description", description}, {"content", {{"application/json", {{"schema", schema}}}}}};
-}
-
-ordered_json error(const char* description) { return answer(description, ref("Error")); }
-
-ordered_json overload(const char* description) {
-  auto r = error(description);
-  r["headers"] = {
-      {"Retry-After",
-       {{"schema", {{"type", "integer"}}}, {"description", "Seconds to wait before retrying"}}}};
-  return r;
-}
+using openapi::answer;
+using openapi::error_answer;
+using openapi::overload_answer;
+using openapi::ref;
 
 ordered_json id_parameter() {
   return {{"name", "id"},
@@ -94,9 +82,9 @@ void add_openapi(ordered_json& doc, const Config& config) {
         {"content", {{"application/json", {{"schema", ref("SessionRequest")}}}}}}},
       {"responses",
        {{"201", answer("The session", ref("Session"))},
-        {"400", error("The body is not JSON")},
-        {"422", error("A field is out of range or a file is invalid (the detail names it)")},
-        {"429", overload("sessions.max_sessions are open")}}}};
+        {"400", error_answer("The body is not JSON")},
+        {"422", error_answer("A field is out of range or a file is invalid (the detail names it)")},
+        {"429", overload_answer("sessions.max_sessions are open")}}}};
   paths["/sessions"]["get"] = {
       {"summary", "The open sessions"},
       {"responses",
@@ -112,14 +100,14 @@ void add_openapi(ordered_json& doc, const Config& config) {
       with_id({{"summary", "A session's state"},
                {"responses",
                 {{"200", answer("The session", ref("Session"))},
-                 {"404", error("No such session on this server")},
-                 {"410", error("The session has ended; the detail says why")}}}});
+                 {"404", error_answer("No such session on this server")},
+                 {"410", error_answer("The session has ended; the detail says why")}}}});
   paths["/sessions/{id}"]["delete"] =
       with_id({{"summary", "End a session now (a run in progress ends with it)"},
                {"responses",
                 {{"204", {{"description", "Ended; everything it used is freed"}}},
-                 {"404", error("No such session on this server")},
-                 {"410", error("The session had already ended")}}}});
+                 {"404", error_answer("No such session on this server")},
+                 {"410", error_answer("The session had already ended")}}}});
   paths["/sessions/{id}/run"]["post"] = with_id(
       {{"summary", "Run code in the session"},
        {"requestBody",
@@ -129,11 +117,11 @@ void add_openapi(ordered_json& doc, const Config& config) {
         {{"200", answer("The run happened; a timeout interrupted it (KeyboardInterrupt) and kept "
                         "the state unless session_ended says otherwise",
                         ref("SessionRunResult"))},
-         {"400", error("The body is not JSON")},
-         {"404", error("No such session on this server")},
-         {"409", error("A run is in progress in this session: one at a time")},
-         {"410", error("The session has ended; the detail says why")},
-         {"422", error("A field is missing, of the wrong type or out of range")}}}});
+         {"400", error_answer("The body is not JSON")},
+         {"404", error_answer("No such session on this server")},
+         {"409", error_answer("A run is in progress in this session: one at a time")},
+         {"410", error_answer("The session has ended; the detail says why")},
+         {"422", error_answer("A field is missing, of the wrong type or out of range")}}}});
   paths["/sessions/{id}/files"]["get"] =
       with_id({{"summary", "The regular files of the session's working directory"},
                {"responses",
@@ -148,8 +136,8 @@ void add_openapi(ordered_json& doc, const Config& config) {
                                                            {"size", {{"type", "integer"}}},
                                                            {"mime", {{"type", "string"}}}}}}}}},
                                                      {"truncated", {{"type", "boolean"}}}}}})},
-                 {"404", error("No such session on this server")},
-                 {"410", error("The session has ended")}}}});
+                 {"404", error_answer("No such session on this server")},
+                 {"410", error_answer("The session has ended")}}}});
   ordered_json file_op = with_id(
       {{"summary", "A file of the session's working directory, as bytes"},
        {"responses",
@@ -158,10 +146,10 @@ void add_openapi(ordered_json& doc, const Config& config) {
            {"content",
             {{"application/octet-stream",
               {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}}},
-         {"404", error("No such session, or no such file")},
-         {"410", error("The session has ended")},
-         {"422", error("The path is not relative, has '..', or names a link, a directory or "
-                       "anything but a regular file (links are never followed)")}}}});
+         {"404", error_answer("No such session, or no such file")},
+         {"410", error_answer("The session has ended")},
+         {"422", error_answer("The path is not relative, has '..', or names a link, a directory or "
+                              "anything but a regular file (links are never followed)")}}}});
   file_op["parameters"].push_back({{"name", "path"},
                                    {"in", "path"},
                                    {"required", true},

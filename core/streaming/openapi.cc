@@ -1,13 +1,13 @@
 #include "core/streaming/openapi.h"
 
+#include "core/http/openapi_parts.h"
 #include "core/streaming/events.h"
 
 namespace pyrunner::streaming {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-json ref(const char* schema) { return {{"$ref", std::string("#/components/schemas/") + schema}}; }
+using openapi::ref;
 
 // The 200 of `operation` gains the streamed media types. A stream has no schema of its own in
 // OpenAPI 3.0: each is described by its event (OpenAPI 3.2 would call it itemSchema), one per
