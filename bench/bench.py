@@ -88,7 +88,8 @@ PLAN = {
         # shared machine one window can land on another tenant's burst.
         "throughput_s": 3.0,
         "throughput_windows": 5,
-        "baseline": {"python_print1": 20, "python_full_stack": 7, "pyrunner_run": 20},
+        "baseline": {"python_print1": 20, "python_full_stack": 7, "pyrunner_run": 20,
+                     "native_rich": 50},
     },
     "quick": {
         "latency": {
@@ -102,7 +103,8 @@ PLAN = {
         },
         "throughput_s": 1.5,
         "throughput_windows": 1,
-        "baseline": {"python_print1": 5, "python_full_stack": 3, "pyrunner_run": 5},
+        "baseline": {"python_print1": 5, "python_full_stack": 3, "pyrunner_run": 5,
+                     "native_rich": 15},
     },
 }
 
@@ -721,6 +723,46 @@ def time_subprocess(argv, n, stdin_data=None, check=None):
             "failures": len(failures), "failure_samples": failures[:2]}
 
 
+# The floor of the two rich cases: the same work in one warm python3 of its own (no sandbox, no
+# fork, no HTTP), after one untimed round, as pyrunner's runner renders it: the open figure
+# saved as PNG at the figure's resolution, the DataFrame's repr and HTML.
+NATIVE_RICH = r"""
+import io, json, sys, time
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+def plot():
+    plt.plot([1, 2, 3], [1, 4, 9])
+    fig = plt.gcf()
+    fig.savefig(io.BytesIO(), format="png", dpi="figure")
+    plt.close("all")
+def dataframe():
+    df = pd.DataFrame({'a': range(20), 'b': [x * x for x in range(20)]})
+    repr(df), df._repr_html_()
+out = {}
+for name, work in (("plot", plot), ("dataframe", dataframe)):
+    work()
+    times = []
+    for _ in range(int(sys.argv[1])):
+        t = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - t) * 1e3)
+    times.sort()
+    out[name] = times[len(times) // 2]
+print(json.dumps(out))
+"""
+
+
+def native_rich(n):
+    """Median ms of the plot and DataFrame cases in one warm python3 (NATIVE_RICH)."""
+    p = subprocess.run([PYTHON, "-c", NATIVE_RICH, str(n)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=600)
+    if p.returncode != 0:
+        return {"failure": p.stderr[-300:]}
+    return json.loads(p.stdout)
+
+
 def bench_baseline(binary, plan, workdir):
     b = plan["baseline"]
     out = {}
@@ -742,6 +784,10 @@ def bench_baseline(binary, plan, workdir):
         except ValueError:
             return False
 
+    out["native_rich"] = native_rich(b["native_rich"])
+    log("   in one warm python3: line plot as PNG %s ms, DataFrame repr+HTML %s ms" %
+        (fmt("%.1f", out["native_rich"].get("plot")),
+         fmt("%.1f", out["native_rich"].get("dataframe"))))
     out["pyrunner_run"] = time_subprocess([binary, "run", script], b["pyrunner_run"], check=ok)
     log("   pyrunner run print(1): median %.1f ms%s" %
         (out["pyrunner_run"]["median_ms"] or 0,
@@ -1050,6 +1096,11 @@ def render(results):
             lines.append("  %-*s %*s ms  (n=%s)" % (w0 + 4, title, w - 6,
                                                      fmt("%.1f", r.get("median_ms")),
                                                      r.get("n", "-")))
+        native = base.get("native_rich") or {}
+        for key, title in (("plot", "line plot as PNG, in one warm python3"),
+                           ("dataframe", "DataFrame repr+HTML, in one warm python3")):
+            lines.append("  %-*s %*s ms  (the floor: no sandbox, no fork)" %
+                         (w0 + 4, title, w - 6, fmt("%.1f", native.get(key))))
     lines.append("")
     lines.append("targets (pool on):")
     for t in results["targets"]:
