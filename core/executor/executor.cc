@@ -159,7 +159,8 @@ class RunPump {
   std::optional<RunOutcome> pump(Deadline deadline);
 
   bool timed_out() const { return timed_out_; }
-  bool interrupted() const { return interrupted_; }  // sent SIGINT at the deadline
+  bool interrupted() const { return interrupted_; }  // sent SIGINT (the deadline, the client)
+  bool client_interrupted() const { return client_interrupted_; }  // watch.interrupt_fd did it
   bool killed_at_deadline() const { return killed_; }
   bool exited() const { return exited_; }
   ControlReader& control() { return control_; }
@@ -175,6 +176,7 @@ class RunPump {
   const size_t output_cap_;
   ControlReader control_;
   bool timed_out_ = false, interrupted_ = false, killed_ = false, exited_ = false;
+  bool client_interrupted_ = false;
 };
 
 std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
@@ -211,13 +213,14 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
         if (!kill_by_pidfd(pidfd_))
           return RunOutcome(RunAbort::kInternal,
                             Status::Sys("pidfd_send_signal(SIGKILL) at the timeout", errno));
-        timed_out_ = killed_ = true;
+        killed_ = true;
+        timed_out_ = !client_interrupted_;  // the grace of the client's interrupt ran out
       }
     }
-    pollfd fds[8];
+    pollfd fds[9];
     int n = 0;
     int i_out = -1, i_err = -1, i_ctl = -1, i_in = -1, i_pid = -1, i_watch = -1, i_abort = -1,
-        i_cancel = -1;
+        i_cancel = -1, i_interrupt = -1;
     const auto add = [&](int* index, int fd, short events) {
       *index = n;
       fds[n++] = {fd, events, 0};
@@ -230,6 +233,10 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
     if (watch_.client_fd >= 0) add(&i_watch, watch_.client_fd, POLLRDHUP);
     if (watch_.abort_fd >= 0) add(&i_abort, watch_.abort_fd, POLLIN);
     if (watch_.cancel_fd >= 0) add(&i_cancel, watch_.cancel_fd, POLLIN);
+    // Once the code has been interrupted (by the client or its deadline) or killed, a client's
+    // interrupt changes nothing: the fd, which stays readable, is left out.
+    if (watch_.interrupt_fd >= 0 && !interrupted_ && !killed_)
+      add(&i_interrupt, watch_.interrupt_fd, POLLIN);
     auto wait_until = exited_     ? *exited_at + kDrainLimit
                       : record_at ? *record_at + kDrainLimit
                       : killed_   ? now + kDrainLimit
@@ -282,6 +289,21 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
       return RunOutcome(RunAbort::kShutdown, Status::Error("server shutting down"));
     if (i_cancel >= 0 && fds[i_cancel].revents)
       return RunOutcome(RunAbort::kClientGone, Status::Error("client stopped reading the stream"));
+    if (i_interrupt >= 0 && fds[i_interrupt].revents && !exited_ && !control_.record().present) {
+      // As at the deadline, now; a run that has already finished is left as it ended.
+      client_interrupted_ = true;
+      if (deadline.interrupt_first) {
+        syscall(SYS_pidfd_send_signal, pidfd_, SIGINT, nullptr, 0);
+        interrupted_ = true;
+        // Never later than the deadline's own kill would have been.
+        kill_at = std::min(Clock::now() + deadline.grace, deadline.at + deadline.grace);
+      } else {
+        if (!kill_by_pidfd(pidfd_))
+          return RunOutcome(RunAbort::kInternal,
+                            Status::Sys("pidfd_send_signal(SIGKILL) at an interrupt", errno));
+        killed_ = true;
+      }
+    }
   }
   return std::nullopt;
 }
@@ -303,6 +325,10 @@ void decide_outcome(const RunEnding& e, const RunRequest& request, RunResult* re
   if (e.timed_out) {
     result->outcome = Outcome::kTimeout;
     result->error = "Execution timed out after " + std::to_string(request.timeout_s) + " s";
+  } else if (e.interrupted) {
+    // Not a fifth status: the four are the public contract, and the run did fail to finish.
+    result->outcome = Outcome::kError;
+    result->error = kInterruptedText;
   } else if (e.memory_error || (e.killed && e.oom_killed) || (!e.record_present && e.oom_killed)) {
     result->outcome = Outcome::kMemoryExceeded;
     result->error = "Memory limit of " + std::to_string(request.memory_mb) + " MB exceeded";
@@ -327,6 +353,7 @@ RunResult& finish(RunPump& pump, RunEnding ending, const RunRequest& request, do
                   RunResult& result) {
   const RunRecord& record = pump.control().record();
   ending.timed_out = pump.timed_out();
+  ending.interrupted = pump.client_interrupted();
   ending.record_present = record.present;
   ending.memory_error = record.memory_error;
   ending.record_error = record.error;
@@ -350,6 +377,11 @@ Status reap_into(ReadyChild& child, RunEnding* ending) {
   ending->killed = status->killed;
   ending->exit_code = status->killed ? -status->signal : status->code;
   return Status::Ok();
+}
+
+bool readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1;
 }
 
 void send_timeout(int control) {
@@ -438,6 +470,16 @@ RunOutcome Executor::start_session(ReadyChild& child, const RunRequest& start) c
 RunOutcome Executor::run_in_session(ReadyChild& session, const RunRequest& request, RunWatch watch,
                                     std::chrono::milliseconds interrupt_grace,
                                     SessionRunEnd* end) const {
+  if (watch.interrupt_fd >= 0 && readable(watch.interrupt_fd)) {
+    // Interrupted while it waited for a run slot: the code never starts (a SIGINT now would
+    // reach the interpreter before it runs the code, and be lost).
+    if (watch.observer != nullptr) watch.observer->on_start();
+    RunResult result;
+    RunEnding ending;
+    ending.interrupted = true;
+    decide_outcome(ending, request, &result);
+    return result;
+  }
   ParentChannels io;
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
@@ -485,7 +527,8 @@ RunOutcome Executor::run_in_session(ReadyChild& session, const RunRequest& reque
                     std::to_string(request.memory_mb) + " MB)";
     } else if (pump.killed_at_deadline()) {
       end->reason = "its code did not stop within sessions.interrupt_grace (" +
-                    std::to_string(interrupt_grace.count()) + " ms) after the timeout";
+                    std::to_string(interrupt_grace.count()) + " ms) after " +
+                    (pump.client_interrupted() ? "the client interrupted it" : "the timeout");
     } else if (ending.killed) {
       end->reason = "its interpreter was " + signal_text(-ending.exit_code);
     } else {

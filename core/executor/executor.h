@@ -37,6 +37,11 @@ struct RunWatch {
   int client_fd = -1;  // a client socket: if the peer hangs up, the run is killed
   int abort_fd = -1;   // readable (an eventfd written at shutdown): the run is killed
   int cancel_fd = -1;  // readable: whoever streams the output has lost its client (kClientGone)
+  // Readable (an eventfd the client's interrupt writes): stop this run now, as at its deadline.
+  // A session's run gets a KeyboardInterrupt and is killed only if it is still going
+  // sessions.interrupt_grace later; a one-off run is killed. Either way the result is an
+  // `error` "Interrupted by the client", never a timeout. Polled only when set.
+  int interrupt_fd = -1;
   RunObserver* observer = nullptr;
   // When the request arrived: its wait for a run slot (server.queue_timeout) counts from
   // there. Unset: from when it asks.
@@ -106,10 +111,11 @@ class Executor {
   /// files (start.files) are set, its namespace made. The result is an error when the files
   /// could not be written.
   RunOutcome start_session(ReadyChild& child, const RunRequest& start) const;
-  /// One run in a session started by start_session. At the timeout the code is interrupted
-  /// (KeyboardInterrupt: the state is kept) and killed only if it is still going
-  /// `interrupt_grace` later. When the run ends the session (that kill, the OOM killer, the
-  /// interpreter exiting, a client gone), `end` says so and why.
+  /// One run in a session started by start_session. At the timeout, or when watch.interrupt_fd
+  /// becomes readable, the code is interrupted (KeyboardInterrupt: the state is kept) and
+  /// killed only if it is still going `interrupt_grace` later. An interrupt that comes before
+  /// the code was sent answers at once, without running it. When the run ends the session
+  /// (that kill, the OOM killer, the interpreter exiting, a client gone), `end` says so and why.
   RunOutcome run_in_session(ReadyChild& session, const RunRequest& request, RunWatch watch,
                             std::chrono::milliseconds interrupt_grace, SessionRunEnd* end) const;
 
@@ -118,17 +124,23 @@ class Executor {
   Reaper* reaper_;
 };
 
+/// The `error` of a run the client interrupted.
+inline constexpr const char* kInterruptedText = "Interrupted by the client";
+
 /// How a run that happened ended, from what was observed: the pure part of Executor::run.
 struct RunEnding {
   bool timed_out = false;
-  bool killed = false;  // by a signal (exit_code is then minus the signal)
+  bool interrupted = false;  // by the client (RunWatch::interrupt_fd), before any timeout
+  bool killed = false;       // by a signal (exit_code is then minus the signal)
   int exit_code = 0;
   bool oom_killed = false;  // the cgroup's OOM killer struck
   bool record_present = false;
   bool memory_error = false;  // the runner caught a MemoryError
   std::string record_error;   // the runner's one-line error
 };
-/// Sets result->outcome and result->error (the contract's texts).
+/// Sets result->outcome and result->error (the contract's texts). A timeout comes first, then
+/// the client's interrupt: `error` "Interrupted by the client" (kInterruptedText), whatever
+/// the code did with its KeyboardInterrupt, as a timed-out run is a timeout whatever it did.
 void decide_outcome(const RunEnding& ending, const RunRequest& request, RunResult* result);
 
 }  // namespace pyrunner

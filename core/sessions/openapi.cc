@@ -122,6 +122,23 @@ void add_openapi(ordered_json& doc, const Config& config) {
          {"409", error_answer("A run is in progress in this session: one at a time")},
          {"410", error_answer("The session has ended; the detail says why")},
          {"422", error_answer("A field is missing, of the wrong type or out of range")}}}});
+  paths["/sessions/{id}/interrupt"]["post"] = with_id(
+      {{"summary",
+        "Interrupt the run in progress, as its timeout would: a KeyboardInterrupt in the code, "
+        "the state kept"},
+       {"description",
+        "No body. The interrupted run answers (or its stream ends with) a result whose status is "
+        "\"error\", error \"Interrupted by the client\" and exception the KeyboardInterrupt. "
+        "Code that does not stop within sessions.interrupt_grace is killed and the session ends "
+        "(that run's session_ended, then 410)."},
+       {"responses",
+        {{"200", answer("Whether a run was in progress (false: the session was idle, nothing "
+                        "happened)",
+                        {{"type", "object"},
+                         {"required", {"interrupted"}},
+                         {"properties", {{"interrupted", {{"type", "boolean"}}}}}})},
+         {"404", error_answer("No such session on this server")},
+         {"410", error_answer("The session has ended; the detail says why")}}}});
   paths["/sessions/{id}/files"]["get"] =
       with_id({{"summary", "The regular files of the session's working directory"},
                {"responses",

@@ -1,5 +1,5 @@
 // The sessions routes: POST/GET /sessions, GET/DELETE /sessions/{id}, POST /sessions/{id}/run,
-// GET /sessions/{id}/files[/{path}].
+// POST /sessions/{id}/interrupt, GET /sessions/{id}/files[/{path}].
 
 #include <nlohmann/json.hpp>
 #include <variant>
@@ -165,6 +165,12 @@ std::vector<Route> session_routes(Services& s) {
        }},
       {"POST", id + "/run", "/sessions/{id}/run",
        [&s](const HttpRequest& req, HttpResponse& res) { run(s, req, res); }},
+      {"POST", id + "/interrupt", "/sessions/{id}/interrupt",
+       [&s](const HttpRequest& req, HttpResponse& res) {
+         auto interrupted = s.sessions.interrupt(req.captures[0], req.key);
+         if (auto* e = std::get_if<SessionError>(&interrupted)) return refuse(*e, res);
+         res.json(200, json{{"interrupted", std::get<bool>(interrupted)}}.dump());
+       }},
       {"GET", id + "/files", "/sessions/{id}/files",
        [&s](const HttpRequest& req, HttpResponse& res) { files(s, req, res); }},
       {"GET", id + "/files/(.+)", "/sessions/{id}/files/{path}",

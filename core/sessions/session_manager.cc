@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 
 #include "core/access/keys.h"
@@ -44,6 +47,7 @@ class Session {
   const ApiKey* owner = nullptr;      // the API key that made it (null: no keys)
   std::unique_ptr<ReadyChild> child;  // null once ended
   UniqueFd kill_fd;                   // a pidfd of the child of its own, to end a busy session
+  UniqueFd interrupt_fd;  // an eventfd: written to interrupt the run in progress, reset before each
   int memory_mb = 0;
   std::chrono::seconds idle_timeout{0};
   SessionManager::Clock::time_point created_at, last_used_at, lifetime_end;
@@ -163,6 +167,11 @@ std::variant<json, SessionError> SessionManager::create(const SessionOptions& op
   session->owner = owner;
   session->child = std::move(child.value());
   session->kill_fd.reset(dup(session->child->pidfd.get()));
+  session->interrupt_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!session->interrupt_fd.valid()) {
+    runs_.retire(std::move(session->child));
+    return SessionError{503, "sandbox unavailable: eventfd: " + std::string(strerror(errno)), 1};
+  }
   session->memory_mb = start.memory_mb;
   session->idle_timeout =
       std::chrono::seconds(options.idle_timeout > 0 ? options.idle_timeout : sc.idle_timeout);
@@ -224,7 +233,8 @@ void SessionManager::end(const std::shared_ptr<Session>& session, const std::str
 }
 
 SessionRun SessionManager::run(const std::string& id, const ApiKey* caller,
-                               const RunRequest& request, RunWatch watch) {
+                               const RunRequest& request, RunWatch watch,
+                               const std::atomic<bool>* interrupted) {
   SessionRun out;
   SessionError error;
   auto session = find(id, caller, &error);
@@ -244,7 +254,16 @@ SessionRun SessionManager::run(const std::string& id, const ApiKey* caller,
       return out;
     }
     session->busy = true;
+    // An interrupt meant for an earlier run (written as it ended) must not stop this one.
+    uint64_t stale;
+    (void)!::read(session->interrupt_fd.get(), &stale, sizeof stale);
+    // Asked for before the session was busy, when interrupt() had no run to stop.
+    if (interrupted != nullptr && interrupted->load()) {
+      const uint64_t one = 1;
+      (void)!::write(session->interrupt_fd.get(), &one, sizeof one);
+    }
   }
+  watch.interrupt_fd = session->interrupt_fd.get();
   RunRequest step = request;
   step.memory_mb = session->memory_mb;  // the session's, for the texts of the outcome
   SessionRunEnd ended;
@@ -276,6 +295,20 @@ SessionRun SessionManager::run(const std::string& id, const ApiKey* caller,
   }
   out.outcome = std::move(outcome);
   return out;
+}
+
+std::variant<bool, SessionError> SessionManager::interrupt(const std::string& id,
+                                                           const ApiKey* caller) {
+  SessionError error;
+  auto session = find(id, caller, &error);
+  if (!session) return error;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!session->child) return SessionError{410, "session: ended: " + ended_[id].second};
+  if (!session->busy) return false;
+  const uint64_t one = 1;
+  (void)!::write(session->interrupt_fd.get(), &one, sizeof one);
+  spdlog::info("session {}: its run interrupted by the client", id);
+  return true;
 }
 
 std::variant<json, SessionError> SessionManager::info(const std::string& id, const ApiKey* caller) {

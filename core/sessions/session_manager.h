@@ -2,9 +2,11 @@
 /// Sessions: state across calls. A session is one sandboxed child for its whole life (the same
 /// namespaces, seccomp filter, uid as a run, one cgroup with the session's memory limit), taken
 /// from the warm pool and kept: its variables, imports and working directory persist from one
-/// run to the next, nothing crosses sessions. One run at a time; a timeout interrupts the code
-/// (the state is kept) unless it does not stop within sessions.interrupt_grace.
+/// run to the next, nothing crosses sessions. One run at a time; a timeout, or the client's
+/// interrupt, interrupts the code (the state is kept) unless it does not stop within
+/// sessions.interrupt_grace.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -66,9 +68,16 @@ class SessionManager {
                                                             const ApiKey* owner);
   /// One run in the session. A run whose timeout could not be interrupted, or that the OOM
   /// killer stopped, ends the session; later calls get 410 with that reason. The run counts
-  /// against `watch.key`'s concurrent runs.
+  /// against `watch.key`'s concurrent runs. `interrupted` (optional; MCP's Call::cancelled):
+  /// already true when the run begins, the run is interrupted as by interrupt(), which
+  /// finds no run in progress before that point; set later, interrupt() must be called.
   SessionRun run(const std::string& id, const ApiKey* caller, const RunRequest& request,
-                 RunWatch watch);
+                 RunWatch watch, const std::atomic<bool>* interrupted = nullptr);
+  /// Interrupts the session's run in progress, as its timeout would (KeyboardInterrupt; killed,
+  /// and the session ended, if the code is still going sessions.interrupt_grace later): its
+  /// answer is an error "Interrupted by the client". Whether a run was in progress (false: the
+  /// session was idle, nothing happens); or 404/410.
+  std::variant<bool, SessionError> interrupt(const std::string& id, const ApiKey* caller);
   std::variant<nlohmann::ordered_json, SessionError> info(const std::string& id,
                                                           const ApiKey* caller);
   nlohmann::ordered_json list(const ApiKey* caller);

@@ -447,6 +447,7 @@ TEST_CASE("sessions belong to the key that made them", "[access][serve][sessions
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"GET", "/sessions/" + id, ""},
            {"POST", "/sessions/" + id + "/run", R"J({"code": "print(1)"})J"},
+           {"POST", "/sessions/" + id + "/interrupt", ""},
            {"GET", "/sessions/" + id + "/files", ""},
            {"GET", "/sessions/" + id + "/files/f.txt", ""},
            {"DELETE", "/sessions/" + id, ""}}) {

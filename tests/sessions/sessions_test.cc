@@ -1,6 +1,6 @@
 // Sessions against a real server: state across calls, every route and status code, interrupts
-// that keep the state, endings that free everything, expiry, isolation between sessions, and
-// hostile code inside a session.
+// (at the timeout, or the client's) that keep the state, endings that free everything, expiry,
+// isolation between sessions, and hostile code inside a session.
 
 #include <signal.h>
 
@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "support/harness.h"
@@ -172,6 +173,122 @@ TEST_CASE("code that ignores the interrupt, or is OOM-killed, ends its session",
   CHECK(s.del("/sessions/" + polite).status == 204);
   // The server and other sessions go on.
   CHECK(s.run("print(1)").json()["stdout"] == "1\n");
+}
+
+namespace {
+
+// The session's code has reached the point that wrote `marker` into its working directory.
+bool reached(const TestServer& s, const std::string& id, const std::string& marker) {
+  return s.get("/sessions/" + id + "/files/" + marker).status == 200;
+}
+
+HttpResponse interrupt(const TestServer& s, const std::string& id) {
+  return s.post("/sessions/" + id + "/interrupt", "");
+}
+
+}  // namespace
+
+TEST_CASE("an interrupt stops the run with a KeyboardInterrupt and keeps the state",
+          "[sessions][interrupt]") {
+  const auto& s = server();
+  const std::string id = create(s);
+  ok_in(s, id, "x = 41");
+  // Idle: nothing to interrupt, and that is no error.
+  auto idle = interrupt(s, id);
+  CHECK(idle.status == 200);
+  CHECK(idle.json() == json{{"interrupted", false}});
+
+  auto looping = std::async(std::launch::async, [&] {
+    return run_in(s, id, "open('going', 'w').close()\nwhile True: pass");
+  });
+  REQUIRE(eventually([&] { return reached(s, id, "going"); }, 30s));
+  auto asked = interrupt(s, id);
+  CHECK(asked.status == 200);
+  CHECK(asked.json() == json{{"interrupted", true}});
+  auto stopped = looping.get();
+  INFO(stopped.body.substr(0, 2000));
+  REQUIRE(stopped.status == 200);
+  const json r = stopped.json();
+  CHECK(r["status"] == "error");
+  CHECK(r["error"] == "Interrupted by the client");
+  CHECK(r["exception"]["name"] == "KeyboardInterrupt");
+  CHECK(r["exit_code"] == 1);
+  CHECK(r["execution_count"] == 2);
+  CHECK_FALSE(r.contains("session_ended"));
+  CHECK(ok_in(s, id, "x + 1")["results"][0]["data"]["text/plain"] == "42");
+  CHECK(interrupt(s, id).json() == json{{"interrupted", false}});
+
+  // Code that catches the KeyboardInterrupt and finishes is still a run the client interrupted
+  // (as a timed-out run is a timeout whatever it did); what it did next is in its output.
+  auto catching = std::async(std::launch::async, [&] {
+    return run_in(s, id,
+                  "import time\nopen('again', 'w').close()\ntry:\n    time.sleep(120)\n"
+                  "except KeyboardInterrupt:\n    y = 'caught'\n    print(y)");
+  });
+  REQUIRE(eventually([&] { return reached(s, id, "again"); }, 30s));
+  CHECK(interrupt(s, id).json() == json{{"interrupted", true}});
+  const json caught = catching.get().json();
+  CHECK(caught["status"] == "error");
+  CHECK(caught["error"] == "Interrupted by the client");
+  CHECK(caught["stdout"] == "caught\n");
+  CHECK(caught["exception"].is_null());
+  CHECK(ok_in(s, id, "y")["results"][0]["data"]["text/plain"] == "'caught'");
+
+  CHECK(s.del("/sessions/" + id).status == 204);
+  auto gone = interrupt(s, id);
+  CHECK(gone.status == 410);
+  CHECK(gone.json()["detail"] == "session: ended: deleted by its client");
+  auto unknown = interrupt(s, "nosuch-00000000000000000000000000000000");
+  CHECK(unknown.status == 404);
+  CHECK(unknown.json()["detail"] ==
+        "session: no session 'nosuch-00000000000000000000000000000000' on this server");
+}
+
+TEST_CASE("code that ignores an interrupt is killed after interrupt_grace, ending its session",
+          "[sessions][interrupt]") {
+  const auto& s = server();
+  const std::string id = create(s);
+  auto stubborn = std::async(std::launch::async, [&] {
+    return run_in(s, id,
+                  "import time\nopen('going', 'w').close()\nwhile True:\n    try:\n"
+                  "        time.sleep(1)\n    except KeyboardInterrupt:\n        pass");
+  });
+  REQUIRE(eventually([&] { return reached(s, id, "going"); }, 30s));
+  CHECK(interrupt(s, id).json() == json{{"interrupted", true}});
+  const std::string reason =
+      "its code did not stop within sessions.interrupt_grace (1000 ms) after the client "
+      "interrupted it";
+  auto killed = stubborn.get();
+  INFO(killed.body.substr(0, 2000));
+  REQUIRE(killed.status == 200);
+  CHECK(killed.json()["status"] == "error");
+  CHECK(killed.json()["error"] == "Interrupted by the client");
+  CHECK(killed.json()["session_ended"] == reason);
+  auto later = run_in(s, id, "1");
+  CHECK(later.status == 410);
+  CHECK(later.json()["detail"] == "session: ended: " + reason);
+  CHECK(interrupt(s, id).status == 410);
+  CHECK(s.get("/sessions/" + id).status == 410);
+}
+
+TEST_CASE("a run interrupted while it waits for a run slot never starts", "[sessions][interrupt]") {
+  TestServer s(std::string(kPolicyOff) +
+               "python:\n  preload: []\nserver:\n  max_concurrent_runs: 1\n  queue_timeout: 120\n");
+  const std::string id = create(s);
+  ok_in(s, id, "x = 41");
+  auto held = std::make_unique<HeldRun>(s);  // the only run slot
+  REQUIRE(held->running());
+  auto queued = std::async(std::launch::async, [&] { return run_in(s, id, "x = 99"); });
+  REQUIRE(eventually([&] { return s.get("/sessions/" + id).json()["status"] == "busy"; }, 30s));
+  CHECK(interrupt(s, id).json() == json{{"interrupted", true}});
+  held.reset();  // its client hangs up: the server kills it and the slot is free
+  auto r = queued.get();
+  INFO(r.body.substr(0, 2000));
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["status"] == "error");
+  CHECK(r.json()["error"] == "Interrupted by the client");
+  CHECK(r.json()["exception"].is_null());
+  CHECK(ok_in(s, id, "x")["results"][0]["data"]["text/plain"] == "41");
 }
 
 TEST_CASE("two sessions share nothing", "[sessions]") {
@@ -388,6 +505,14 @@ const RegisterProducers kProducers({
      [](const TestServer& s) {
        return in_session(s, [&](const std::string& id) { return run_in(s, id, "   "); });
      }},
+    {"POST /sessions/{id}/interrupt 200",
+     [](const TestServer& s) {
+       return in_session(s, [&](const std::string& id) { return interrupt(s, id); });
+     }},
+    {"POST /sessions/{id}/interrupt 404",
+     [](const TestServer& s) { return s.post(kNoSuch + "/interrupt", ""); }},
+    {"POST /sessions/{id}/interrupt 410",
+     [](const TestServer& s) { return interrupt(s, ended(s)); }},
     {"GET /sessions/{id}/files 200",
      [](const TestServer& s) {
        return in_session(
