@@ -237,12 +237,10 @@ json PythonTools::call(const std::string& name, const json& arguments, const std
 
 void PythonTools::cancel(Call& call) {
   std::lock_guard<std::mutex> lock(state_mutex_);
-  // The run is killed with its session; the next run_python starts a new one and says so.
-  if (running_ == &call && !session_id_.empty()) {
-    s_.sessions.remove(session_id_, key_, "its run was cancelled by the client");
-    ended_ = "its run was cancelled by the client";
-    session_id_.clear();
-  }
+  // The code is interrupted (KeyboardInterrupt), as Jupyter's interrupt: the session and its
+  // variables stay for the next run_python, unless the code does not stop within
+  // sessions.interrupt_grace (then run_python() learns that the session ended).
+  if (running_ == &call && !session_id_.empty()) s_.sessions.interrupt(session_id_, key_);
 }
 
 void PythonTools::close(const std::string& why) {
@@ -312,12 +310,18 @@ json PythonTools::run_python(const json& arguments, const std::string& version, 
     RunWatch watch;
     watch.client_fd = call.client_fd;
     watch.key = key_;
-    auto done = s_.sessions.run(std::get<0>(id), key_, request, watch);
+    // A cancellation from here on interrupts the run: cancel() while the session is busy,
+    // `cancelled` if it comes before.
+    auto done = s_.sessions.run(std::get<0>(id), key_, request, watch, &call.cancelled);
     {
       std::lock_guard<std::mutex> lock(state_mutex_);
       running_ = nullptr;
     }
-    if (call.cancelled) return tool_error("cancelled");
+    if (call.cancelled) {
+      // Not answered; if the interrupted code did not stop, the next run says the session ended.
+      if (!done.ended.empty()) forget_session(done.ended);
+      return tool_error("cancelled");
+    }
     if (done.refused) {
       // Ended since the last call (expired, or the server is ending it): a new session, once.
       if ((done.refused->status == 404 || done.refused->status == 410) && attempt == 0) {

@@ -3,6 +3,8 @@
 //   node client.mjs http http://127.0.0.1:PORT/mcp
 // and prints one JSON object with what the client got back, for tests/mcp/sdk_test.cc, which
 // makes the assertions. "timing" is measured, never asserted (make bench's territory).
+import { existsSync, readdirSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -20,6 +22,11 @@ const options = { timeout: 300000 };
 const call = (name, args) => client.callTool({ name, arguments: args }, undefined, options);
 const texts = (result) =>
   result.content.filter((c) => c.type === "text").map((c) => c.text).join("\n");
+// Whether the code of some session wrote /tmp/`marker` (its own /tmp: list_files does not show
+// it): its run has reached that point. The test runs in a throwaway PID namespace as root,
+// which sees the sessions' processes.
+const reached = (marker) =>
+  readdirSync("/proc").some((pid) => /^\d+$/.test(pid) && existsSync(`/proc/${pid}/root/tmp/${marker}`));
 
 await client.connect(transport);
 out.server = client.getServerVersion();
@@ -38,6 +45,29 @@ out.tools = (await client.listTools(undefined, options)).tools.map((t) => ({
 out.define = await call("run_python", { code: "import numpy as np\nx = np.arange(7) * 6" });
 const state = await call("run_python", { code: "print(x[-1])" });
 out.state = { text: texts(state), isError: state.isError ?? false, structured: state.structuredContent };
+
+// A call the client cancels (the SDK sends notifications/cancelled when its signal aborts),
+// once its code is running: the code gets a KeyboardInterrupt, the session keeps its state
+// (and what the code did before), the call gets no answer.
+const marker = `cancel-${process.pid}`;
+const controller = new AbortController();
+const cancelled = client.callTool(
+  { name: "run_python", arguments: { code: `x = x * 2\nopen('/tmp/${marker}', 'w').close()\nwhile True: pass` } },
+  undefined,
+  { ...options, signal: controller.signal },
+);
+const deadline = Date.now() + 120000;
+while (!reached(marker) && Date.now() < deadline) await sleep(20);
+out.cancel = { reached: reached(marker) };
+controller.abort("the user pressed Stop");
+try {
+  await cancelled;
+  out.cancel.outcome = "answered";
+} catch (e) {
+  out.cancel.outcome = e.message;
+}
+const afterCancel = await call("run_python", { code: "print(x[-1])" });
+out.afterCancel = { text: texts(afterCancel), isError: afterCancel.isError ?? false };
 
 const figure = await call("run_python", {
   code: "import matplotlib.pyplot as plt\nplt.plot([1, 4, 9])\nplt.title('squares')",

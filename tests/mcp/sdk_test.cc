@@ -1,7 +1,8 @@
 // pyrunner driven by the official MCP TypeScript SDK's client (npm @modelcontextprotocol/sdk,
 // pinned by tests/mcp/package-lock.json, installed by `make mcp-client` under the build
 // directory): over stdio (the SDK starts `pyrunner mcp`) and over streamable HTTP (/mcp of a
-// real server). tests/mcp/client.mjs reports what the client got; the assertions are here.
+// real server), including a call the client cancels (its code interrupted, the session's state
+// kept). tests/mcp/client.mjs reports what the client got; the assertions are here.
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -45,6 +46,13 @@ void check_session(const json& j) {
   CHECK(j["state"]["text"] == "stdout:\n36\n");
   CHECK(j["state"]["structured"]["status"] == "success");
   CHECK(j["state"]["structured"]["execution_count"] == 2);
+  CHECK(j["cancel"]["reached"] == true);
+  // The SDK's own rejection (an McpError with the reason): the server sent no answer to it.
+  CHECK(j["cancel"]["outcome"].get<std::string>().find("the user pressed Stop") !=
+        std::string::npos);
+  // The same session after the cancel: what the interrupted code did before, not a new one.
+  CHECK(j["afterCancel"]["text"] == "stdout:\n72\n");
+  CHECK(j["afterCancel"]["isError"] == false);
   CHECK(j["figure"]["isError"] == false);
   CHECK(j["figure"]["images"] == json::array({{{"mimeType", "image/png"}, {"magic", "PNG"}}}));
   CHECK(j["error"]["isError"] == true);

@@ -1,7 +1,7 @@
 // `pyrunner mcp` over stdio, driven through pipes like a client that starts it: the tools with
-// their descriptions, state across calls, figures, errors, files, bad input, and a client
-// that goes away mid-call (the run is killed, the session and its cgroup are gone, the process
-// exits).
+// their descriptions, state across calls, figures, errors, files, bad input, a cancelled call
+// (interrupted, the state kept), and a client that goes away mid-call (the run is killed, the
+// session and its cgroup are gone, the process exits).
 
 #include <signal.h>
 #include <unistd.h>
@@ -272,30 +272,53 @@ TEST_CASE("pyrunner mcp: a script that pipes requests and closes stdin gets ever
   CHECK(c.wait(30s) == std::optional<int>(0));
 }
 
-TEST_CASE("pyrunner mcp: notifications/cancelled kills the run, the next call gets a new session",
+TEST_CASE("pyrunner mcp: notifications/cancelled interrupts the run, the session keeps its state",
           "[mcp]") {
   StdioMcp c(kLight);
   c.initialize();
   REQUIRE(result_of(c.call("run_python", {{"code", "y = 1"}}))["isError"] == false);
-  REQUIRE(c.send(rpc_request(
-      "long", "tools/call",
-      {{"name", "run_python"},
-       {"arguments", {{"code", "open('busy', 'w').close()\nimport time\ntime.sleep(120)"}}}})));
+  const std::string sleeps =
+      "open('busy', 'w').close()\nimport time\ntry:\n    time.sleep(120)\n"
+      "except KeyboardInterrupt:\n    y = 2\n    raise";
+  REQUIRE(c.send(rpc_request("long", "tools/call",
+                             {{"name", "run_python"}, {"arguments", {{"code", sleeps}}}})));
   pid_t session = 0;
   REQUIRE(eventually([&] { return (session = session_child_with(c.pid(), "busy")) > 0; }, 60s));
   REQUIRE(c.send({{"jsonrpc", "2.0"},
                   {"method", "notifications/cancelled"},
                   {"params", {{"requestId", "long"}, {"reason", "the user stopped it"}}}}));
-  // The cancelled call is not answered; the next one is, in a new session that says why.
-  auto next =
+  // The cancelled call is not answered; the next one is, in the same session: the interrupted
+  // code saw its KeyboardInterrupt, and the variables are there.
+  auto next = c.call("run_python", {{"code", "print(y)"}});
+  INFO(next.dump());
+  const auto& result = result_of(next);
+  CHECK(result["isError"] == false);
+  CHECK(result_text(result) == "stdout:\n2\n\n");
+  CHECK(result["structuredContent"]["execution_count"] == 3);
+  for (const auto& other : c.others) CHECK(other["id"] != "long");
+  CHECK(std::filesystem::exists("/proc/" + std::to_string(session)));  // the same process
+
+  // Code that ignores the cancellation is killed after sessions.interrupt_grace, and with it
+  // the session: the next call gets a new one, and says why.
+  const std::string stubborn =
+      "import time\nopen('stubborn', 'w').close()\nwhile True:\n    try:\n        time.sleep(1)\n"
+      "    except KeyboardInterrupt:\n        pass";
+  REQUIRE(c.send(rpc_request("stubborn", "tools/call",
+                             {{"name", "run_python"}, {"arguments", {{"code", stubborn}}}})));
+  REQUIRE(eventually([&] { return session_child_with(c.pid(), "stubborn") == session; }, 60s));
+  REQUIRE(c.send({{"jsonrpc", "2.0"},
+                  {"method", "notifications/cancelled"},
+                  {"params", {{"requestId", "stubborn"}}}}));
+  auto fresh =
       c.call("run_python",
              {{"code", "try:\n    y\n    print(True)\nexcept NameError:\n    print(False)"}});
-  INFO(next.dump());
-  const std::string text = result_text(result_of(next));
-  CHECK(text.find("[a new session: the previous one ended (its run was cancelled by the client)") !=
-        std::string::npos);
+  INFO(fresh.dump());
+  const std::string text = result_text(result_of(fresh));
+  CHECK(text.find("[a new session: the previous one ended (its code did not stop within "
+                  "sessions.interrupt_grace") != std::string::npos);
+  CHECK(text.find("after the client interrupted it)") != std::string::npos);
   CHECK(text.find("stdout:\nFalse\n") != std::string::npos);
-  for (const auto& other : c.others) CHECK(other["id"] != "long");
+  for (const auto& other : c.others) CHECK(other["id"] != "stubborn");
   CHECK(eventually([&] { return !std::filesystem::exists("/proc/" + std::to_string(session)); },
                    10s));
 }
