@@ -278,15 +278,20 @@ TEST_CASE("the playground streams: output is on the page while the run goes on",
   CHECK(j["displays"]["stdout"] == "plotting\n");
   CHECK(j["displays"]["values"] == json::array({"42"}));
   CHECK(j["figures"] == 1);
-  // A session's run streams too; stopping it ends the session (the server does), and the
-  // page starts a new one for the next run.
+  // A session's run streams too; Stop interrupts it (POST /sessions/{id}/interrupt): the
+  // streamed result shows the KeyboardInterrupt, and the same session, with what the stopped
+  // run had set, runs the next code.
   CHECK(j["session1"]["stdout"] == "session 1\n");
   CHECK(j["session1"]["count"] == "1");
   CHECK(j["sessionStopped"]["status"] == "stopped");
+  CHECK(j["sessionStopped"]["statusText"] == "Stopped: the session keeps its state");
   CHECK(j["sessionStopped"]["stdout"] == "first line\n");
-  CHECK(j["sessionInfo"] == "Stopping ended the session; the next run starts a new one.");
+  CHECK(j["sessionStopped"]["exception"] == "KeyboardInterrupt");
+  CHECK(j["sessionStopped"]["count"] == "2");
+  CHECK(j["sessionInfo"] == j["sessionInfoBefore"]);  // "Session <id> · 512 MB": the same one
   CHECK(j["session2"]["status"] == "success");
-  CHECK(j["session2"]["stdout"] == "again\n");
-  CHECK(j["session2"]["count"] == "1");
-  CHECK(s.get("/sessions").json()["sessions"].size() <= 1);
+  CHECK(j["session2"]["stdout"] == "again 2\n");
+  CHECK(j["session2"]["count"] == "3");
+  CHECK(s.get("/sessions").json()["sessions"].size() <= 1);  // no second one (the page may have
+                                                             // ended its own as it closed)
 }

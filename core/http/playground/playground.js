@@ -99,7 +99,7 @@
     limits: null,       // GET /'s limits
     sessionId: null,    // the open session, in session mode
     sessionMemory: null,
-    running: null,      // the AbortController of the run in flight
+    running: null,      // the run in flight: {controller, session, started, stopping}
     blobUrls: [],       // download links of the shown result, revoked when it goes
     escaped: false,     // Esc was pressed: the next Tab leaves the editor
   };
@@ -222,8 +222,11 @@
       return;
     }
     if (!ui.timeout.reportValidity() || !ui.memory.reportValidity()) return;
-    const controller = new AbortController();
-    state.running = controller;
+    // `session`: the session whose run this is (Stop interrupts it; null: a one-off run, or no
+    // run request sent yet: Stop aborts); `started`: the server answered, the run is going.
+    const running = {controller: new AbortController(), session: null, started: false, stopping: false};
+    const controller = running.controller;
+    state.running = running;
     setRunning(true);
     clearOutput();
     setStatus('running', 'Running…');
@@ -233,7 +236,9 @@
       if (ui.stdin.value) body.stdin = ui.stdin.value;
       let path = 'run';
       if (mode() === 'session') {
-        path = 'sessions/' + encodeURIComponent(await ensureSession(controller.signal)) + '/run';
+        const id = await ensureSession(controller.signal);
+        path = 'sessions/' + encodeURIComponent(id) + '/run';
+        running.session = id;
       } else {
         body.memory_limit = Number(ui.memory.value);
       }
@@ -243,11 +248,16 @@
         body: JSON.stringify(body),
         signal: controller.signal,
       });
+      running.started = true;
       if (!res.ok) throw await failure(res);
+      if (running.stopping) interrupt(running);  // Stop came before the run had started
       const type = res.headers.get('Content-Type') || '';
       const result = type.startsWith(NDJSON) ? await readStream(res, view) : await res.json();
       view.finish(result, state.sessionId);
       showResult(result);
+      if (running.stopping && result.error === INTERRUPTED && !result.session_ended) {
+        setStatus('stopped', 'Stopped: the session keeps its state');
+      }
       if (result.session_ended) {
         state.sessionId = null;
         showSession('The session ended (' + result.session_ended + '); the next run starts a new one.');
@@ -264,11 +274,8 @@
 
   function showFailure(e) {
     if (e.name === 'AbortError') {
+      // A one-off run (the server killed it), or a session's before its run was sent.
       setStatus('stopped', 'Stopped');
-      // The server ends a session whose run's client went away.
-      if (mode() === 'session' && state.sessionId) {
-        endSession('Stopping ended the session; the next run starts a new one.');
-      }
       return;
     }
     if (!(e instanceof HttpError)) {
@@ -289,11 +296,28 @@
   }
 
   function stop() {
-    if (state.running) state.running.abort();  // the server kills a run whose client hung up
+    const running = state.running;
+    if (!running) return;
+    if (!running.session) {
+      running.controller.abort();  // the server kills a run whose client hung up
+      return;
+    }
+    // A session's run is interrupted, as Jupyter does (a KeyboardInterrupt; the session keeps
+    // its state): its answer then comes as any run's. Stop again interrupts again.
+    running.stopping = true;
+    setStatus('running', 'Interrupting…');
+    if (running.started) interrupt(running);
+  }
+
+  // POST /sessions/{id}/interrupt. Its answer changes nothing here: the run's own says how it
+  // ended (interrupted, finished meanwhile, or its session ended).
+  function interrupt(running) {
+    api('POST', 'sessions/' + encodeURIComponent(running.session) + '/interrupt').catch(() => {});
   }
 
   async function reset() {
-    stop();
+    // Deleting the session ends its run with it.
+    if (state.running) state.running.controller.abort();
     endSession('Session reset: the next run starts a fresh interpreter.');
     clearOutput();
     setStatus('ready', 'Ready');
@@ -317,6 +341,9 @@
     ui.output.replaceChildren();
     ui.stats.hidden = true;
   }
+
+  // The `error` of a run its client interrupted (POST /sessions/{id}/interrupt).
+  const INTERRUPTED = 'Interrupted by the client';
 
   const STATUS_TEXT = {
     success: 'Success',

@@ -262,7 +262,8 @@ async function keys(page, key) {
 }
 
 // A server that streams (Accept: application/x-ndjson): what a run prints is on the page while
-// the run goes on, in one-off runs and in sessions; Stop ends the run (and so its session).
+// the run goes on, in one-off runs and in sessions; Stop ends a one-off run and interrupts a
+// session's (the session kept).
 async function stream(page) {
   await open(page);
   // Shown while running: the run sleeps for a minute after its print, so only a streamed
@@ -300,11 +301,13 @@ async function stream(page) {
   });
   out.figures = await page.$$eval("#output img.figure", (imgs) => imgs.length);
 
-  // A session: streamed too; stopping its run ends it, the next run starts another.
+  // A session: streamed too; Stop interrupts its run (a KeyboardInterrupt), the session and
+  // its variables stay for the next run.
   await page.click("#mode-session");
   await paste(page, "z = 1\nprint('session', z)");
   out.session1 = await runIn(page);
-  await paste(page, long);
+  out.sessionInfoBefore = await page.$eval("#session-info", (e) => e.textContent);
+  await paste(page, "z = 2\n" + long);
   const before = Number(await page.$eval("body", (b) => b.dataset.runs));
   await page.click("#run");
   await whileRunning("first line");
@@ -312,7 +315,7 @@ async function stream(page) {
   await page.waitForSelector(`body[data-runs='${before + 1}']`);
   out.sessionStopped = await shown(page);
   out.sessionInfo = await page.$eval("#session-info", (e) => e.textContent);
-  await paste(page, "print('again')");
+  await paste(page, "print('again', z)");
   out.session2 = await runIn(page);
 }
 
