@@ -177,6 +177,9 @@ class RunPump {
   ControlReader control_;
   bool timed_out_ = false, interrupted_ = false, killed_ = false, exited_ = false;
   bool client_interrupted_ = false;
+  // A session's client interrupt that came before its code started ("S"): a SIGINT then would
+  // land in the runner, not in the code. Delivered once the code starts.
+  bool interrupt_held_ = false;
 };
 
 std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
@@ -190,9 +193,20 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
   RunObserver* observer = watch_.observer;
   Clock::time_point kill_at = deadline.at;
 
+  const auto interrupt_session = [&](Clock::time_point now) {
+    syscall(SYS_pidfd_send_signal, pidfd_, SIGINT, nullptr, 0);
+    client_interrupted_ = interrupted_ = true;
+    interrupt_held_ = false;
+    // Never later than the deadline's own kill would have been.
+    kill_at = std::min(now + deadline.grace, deadline.at + deadline.grace);
+  };
+
   for (;;) {
     auto now = Clock::now();
     if (!record_at && control_.record().present) record_at = now;
+    if (interrupt_held_ && control_.code_started() && !interrupted_ && !killed_ && !exited_ &&
+        !record_at)
+      interrupt_session(now);
     // Done when the output is closed and either the runner's record is in (the fast path: the
     // process is exiting, and the reaper finishes it) or the process has exited; or once the
     // record is in and the output stays open past the drain limit (something the code started
@@ -235,7 +249,7 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
     if (watch_.cancel_fd >= 0) add(&i_cancel, watch_.cancel_fd, POLLIN);
     // Once the code has been interrupted (by the client or its deadline) or killed, a client's
     // interrupt changes nothing: the fd, which stays readable, is left out.
-    if (watch_.interrupt_fd >= 0 && !interrupted_ && !killed_)
+    if (watch_.interrupt_fd >= 0 && !interrupted_ && !killed_ && !interrupt_held_)
       add(&i_interrupt, watch_.interrupt_fd, POLLIN);
     auto wait_until = exited_     ? *exited_at + kDrainLimit
                       : record_at ? *record_at + kDrainLimit
@@ -291,13 +305,13 @@ std::optional<RunOutcome> RunPump::pump(Deadline deadline) {
       return RunOutcome(RunAbort::kClientGone, Status::Error("client stopped reading the stream"));
     if (i_interrupt >= 0 && fds[i_interrupt].revents && !exited_ && !control_.record().present) {
       // As at the deadline, now; a run that has already finished is left as it ended.
-      client_interrupted_ = true;
       if (deadline.interrupt_first) {
-        syscall(SYS_pidfd_send_signal, pidfd_, SIGINT, nullptr, 0);
-        interrupted_ = true;
-        // Never later than the deadline's own kill would have been.
-        kill_at = std::min(Clock::now() + deadline.grace, deadline.at + deadline.grace);
+        if (control_.code_started())
+          interrupt_session(Clock::now());
+        else
+          interrupt_held_ = true;
       } else {
+        client_interrupted_ = true;
         if (!kill_by_pidfd(pidfd_))
           return RunOutcome(RunAbort::kInternal,
                             Status::Sys("pidfd_send_signal(SIGKILL) at an interrupt", errno));

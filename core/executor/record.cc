@@ -127,6 +127,9 @@ void ControlReader::line(std::string_view text) {
         results_dropped_ = true;
       }
       return;
+    case 'S':
+      code_started_ = true;
+      return;
     case 'F':
       if (files_.size() >= caps_.max_files || files_used_ + text.size() > caps_.files_bytes) {
         files_dropped_ = true;

@@ -51,6 +51,8 @@ class ControlReader {
   /// Some display item or file did not fit the caps, or was malformed.
   bool results_dropped() const { return results_dropped_; }
   bool files_dropped() const { return files_dropped_; }
+  /// A session's code has started ("S"): a client's interrupt may be delivered.
+  bool code_started() const { return code_started_; }
 
  private:
   void line(std::string_view text);
@@ -62,6 +64,7 @@ class ControlReader {
   bool skipping_ = false;  // inside a line longer than any message may be
   size_t results_used_ = 0, files_used_ = 0;
   bool results_dropped_ = false, files_dropped_ = false;
+  bool code_started_ = false;
   RunRecord record_;
   nlohmann::ordered_json results_ = nlohmann::ordered_json::array();
   nlohmann::ordered_json files_ = nlohmann::ordered_json::array();

@@ -3,6 +3,8 @@
     M <json>   something the code displayed: {"type", "data", "metadata"}
     F <json>   a file the run created or changed: {"path", "size", "mime", "content"?, ...}
     D <json>   the program finished: {"exit_code", "error", "memory_error", "time", ...}
+    S {}       a session's code starts now (sent only in sessions: until it, the parent holds
+               back a client's interrupt, which would land in the runner instead of the code)
 
 The parent treats every line as untrusted (the program can write to fd 3 too): it bounds what
 it keeps and replaces invalid UTF-8. So text is sent as UTF-8 as it is, lone surrogates

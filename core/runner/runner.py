@@ -278,10 +278,11 @@ def _new_main_module(filename):
     return module
 
 
-def _execute(code, request, data, module, shown, replace_files, before=None):
+def _execute(code, request, data, module, shown, replace_files, before=None, on_start=None):
     """Writes the request's files, then compiles and runs `code` in `module` (its globals),
     displaying the value of its last expression. Returns (outcome, snapshot of the working
-    directory before the code ran). `before`: that snapshot, if known while no file is given."""
+    directory before the code ran). `before`: that snapshot, if known while no file is given.
+    `on_start()` is called as the code starts, where a KeyboardInterrupt is the code's."""
     outcome = _Outcome()
     filename = module.__file__
     source = None
@@ -307,6 +308,8 @@ def _execute(code, request, data, module, shown, replace_files, before=None):
         sys.argv[:] = [filename] + [str(a) for a in request.get("args", ())]
         start = time.perf_counter()
         try:
+            if on_start is not None:
+                on_start()
             exec(body, module.__dict__)
             value = eval(last, module.__dict__) if last is not None else None
             # The figures the code left open come first: they are what it drew, the value of
@@ -442,7 +445,8 @@ def session_run(code, meta, data, record_fd):
     limits = _limits(request)
     shown = display.Display(limits["max_results_bytes"])
     display.install(shown)
-    outcome, before = _execute(code, request, data, _session, shown, replace_files=True)
+    outcome, before = _execute(code, request, data, _session, shown, replace_files=True,
+                               on_start=lambda: protocol.send("S", "{}", record_fd))
     _flush_streams()
     _report(outcome, shown, before, limits, record_fd)
 

@@ -244,6 +244,36 @@ TEST_CASE("an interrupt stops the run with a KeyboardInterrupt and keeps the sta
         "session: no session 'nosuch-00000000000000000000000000000000' on this server");
 }
 
+TEST_CASE("an interrupt as a run starts reaches its code, not the runner",
+          "[sessions][interrupt]") {
+  // Sent as soon as the session is busy: the request may not even have reached the child. The
+  // server holds the SIGINT until the code starts (the runner says so), or it would land in
+  // the runner and end the session.
+  const auto& s = server();
+  const std::string id = create(s);
+  ok_in(s, id, "x = 1");
+  for (int i = 0; i < 10; ++i) {
+    INFO("round " << i);
+    auto sleeping = std::async(std::launch::async,
+                               [&] { return run_in(s, id, "import time\ntime.sleep(120)"); });
+    bool asked = false;  // as often as the server answers: the earliest moment is the point
+    for (const auto until = std::chrono::steady_clock::now() + 30s;
+         !asked && std::chrono::steady_clock::now() < until;)
+      asked = interrupt(s, id).json() == json{{"interrupted", true}};
+    REQUIRE(asked);
+    const auto stopped = sleeping.get();
+    INFO(stopped.body.substr(0, 2000));
+    REQUIRE(stopped.status == 200);
+    const json r = stopped.json();
+    CHECK(r["error"] == "Interrupted by the client");
+    // Interrupted before the code was sent, the run never starts (no exception); after, the
+    // code has the KeyboardInterrupt. Either way the session goes on.
+    CHECK((r["exception"].is_null() || r["exception"]["name"] == "KeyboardInterrupt"));
+    CHECK_FALSE(r.contains("session_ended"));
+  }
+  CHECK(ok_in(s, id, "x")["results"][0]["data"]["text/plain"] == "1");
+}
+
 TEST_CASE("code that ignores an interrupt is killed after interrupt_grace, ending its session",
           "[sessions][interrupt]") {
   const auto& s = server();
