@@ -226,7 +226,8 @@ class Session:
             s.files()                                    # [{'path': 'out.txt', 'size': 2, ...}]
             s.read("out.txt")                            # b'hi'
 
-    A run's timeout interrupts the code (KeyboardInterrupt) and keeps the state. The session
+    A run's timeout interrupts the code (KeyboardInterrupt) and keeps the state, and so does
+    interrupt(), called from another thread while a run is going. The session
     ends with close() (or the with block), after idle_timeout seconds without a run, or when
     its code kills it (the result then has "session_ended"); calls after that raise
     PyRunnerError with status 410 and the reason.
@@ -257,6 +258,15 @@ class Session:
         body = _run_body(code, timeout=timeout, stdin=stdin, files=files)
         return _stream_retrying(self.base_url, self.path + "/run", body, _http_timeout(timeout),
                                 self.max_retries, self.max_wait)
+
+    def interrupt(self):
+        """Interrupts the run in progress (KeyboardInterrupt; the state is kept), as Jupyter's
+        interrupt does: its run() then returns with error "Interrupted by the client". True if
+        a run was in progress, False if the session was idle."""
+        status, _, payload = _request("POST", self.base_url, self.path + "/interrupt")
+        if status != 200:
+            raise PyRunnerError(status, _detail(payload), self.base_url + self.path)
+        return json.loads(payload)["interrupted"]
 
     def files(self):
         """The working directory's regular files: [{"path", "size", "mime"}], by path."""

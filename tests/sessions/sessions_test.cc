@@ -426,7 +426,8 @@ TEST_CASE("a container's root, without CAP_DAC_* or CAP_SYS_PTRACE, serves sessi
   CHECK(s.del("/sessions/" + id).status == 204);
 }
 
-TEST_CASE("examples/client.py's Session keeps state, reads files and ends", "[sessions]") {
+TEST_CASE("examples/client.py's Session keeps state, interrupts, reads files and ends",
+          "[sessions]") {
   const auto& s = server();
   // The documented library use, as a user's script would: /usr/bin/python3 imports client.py.
   const std::string script =
@@ -441,6 +442,20 @@ TEST_CASE("examples/client.py's Session keeps state, reads files and ends", "[se
       "    assert s.read('out dir.txt') == b'hi' and s.read('in.txt') == b'\\xffbytes'\n"
       "    assert s.run('import time; time.sleep(9)', timeout=1)['status'] == 'timeout'\n"
       "    assert s.run('print(x[-1])')['stdout'] == '9\\n'\n"
+      "    import threading, time\n"
+      "    assert s.interrupt() is False\n"
+      "    got = {}\n"
+      "    t = threading.Thread(target=lambda: got.update(s.run(\n"
+      "        'import time\\nopen(\"going\", \"w\").close()\\ntime.sleep(60)', timeout=120)))\n"
+      "    t.start()\n"
+      "    deadline = time.monotonic() + 30\n"
+      "    while 'going' not in [f['path'] for f in s.files()] and time.monotonic() < deadline:\n"
+      "        time.sleep(0.01)\n"
+      "    assert s.interrupt() is True\n"
+      "    t.join()\n"
+      "    assert got['error'] == 'Interrupted by the client', got\n"
+      "    assert got['exception']['name'] == 'KeyboardInterrupt', got\n"
+      "    assert s.run('print(x[0])')['stdout'] == '0\\n'\n"
       "    ended = s.id\n"
       "try:\n"
       "    s.run('1')\n"
